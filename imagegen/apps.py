@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.utils.module_loading import autodiscover_modules
+
+
+class ImagegenConfig(AppConfig):
+    name = "imagegen"
+    verbose_name = "Image generation"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  registers the system checks
+        from .signals import connect_source_models
+
+        # Each installed app's imagegen.py registers its sources (as admin.py does for the admin).
+        autodiscover_modules("imagegen")
+        connect_source_models()

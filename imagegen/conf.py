@@ -1,0 +1,84 @@
+"""imagegen's settings: one lazy object read from ``settings.IMAGEGEN``.
+
+Values are resolved on first access and reset when tests override settings, so
+``from imagegen.conf import conf`` is safe at import time.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+
+DEFAULTS: dict[str, Any] = {
+    # Queue per purpose; each must exist in settings.RQ_QUEUES (a system check says so).
+    "QUEUES": {
+        "high": "imagegen-high",
+        "default": "imagegen",
+        "bulk": "imagegen-bulk",
+        "train": "imagegen-train",
+    },
+    # Seconds a job may run before the worker kills it.
+    "JOB_TIMEOUT": 600,
+    # Pending rows older than this (seconds) without a live job are re-enqueued by reconcile.
+    "RECONCILE_AFTER": 60,
+    # How often (seconds) each imagegen worker runs reconcile.
+    "RECONCILE_INTERVAL": 30,
+    # Transient failures (storage, OOM) are retried this many times before the row fails.
+    "MAX_ATTEMPTS": 3,
+    # Alias in settings.STORAGES where variant files are written.
+    "STORAGE": "default",
+    # Folder (inside that storage) for variant files; names are content hashes.
+    "UPLOAD_TO": "imagegen/variants",
+    # Safety limits applied before decoding an upload.
+    "MAX_SOURCE_BYTES": 50 * 1024 * 1024,
+    "MAX_SOURCE_PIXELS": 50_000_000,
+    # Default output encoding.
+    "DEFAULT_FORMAT": "webp",
+    "DEFAULT_QUALITY": 85,
+    # Background for formats without alpha (JPEG): a transparent product must not turn black.
+    "BACKGROUND": (255, 255, 255),
+    # Publish ready variants automatically (otherwise an admin approves them).
+    "AUTO_PUBLISH": True,
+}
+
+
+class ImagegenSettings:
+    """Attribute access to IMAGEGEN settings merged over DEFAULTS."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, Any] | None = None
+
+    def _load(self) -> dict[str, Any]:
+        user = getattr(settings, "IMAGEGEN", {}) or {}
+        merged = {**DEFAULTS, **user}
+        merged["QUEUES"] = {**DEFAULTS["QUEUES"], **user.get("QUEUES", {})}
+        return merged
+
+    @property
+    def user_keys(self) -> set[str]:
+        return set(getattr(settings, "IMAGEGEN", {}) or {})
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if self._cache is None:
+            self._cache = self._load()
+        try:
+            return self._cache[name]
+        except KeyError:
+            raise AttributeError(f"IMAGEGEN has no setting {name!r}") from None
+
+    def reset(self) -> None:
+        self._cache = None
+
+
+conf = ImagegenSettings()
+
+
+def _reset(*, setting: str, **kwargs: Any) -> None:
+    if setting in {"IMAGEGEN", "RQ_QUEUES", "STORAGES"}:
+        conf.reset()
+
+
+setting_changed.connect(_reset)

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .storage import variant_storage
+
+
+class Style(models.Model):
+    """A named look an admin can apply: a processor, its parameters and an optional reference
+    file (a photo whose colours to copy, a .cube LUT, a style image)."""
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=200)
+    processor = models.CharField(max_length=50)
+    parameters = models.JSONField(default=dict, blank=True)
+    reference = models.FileField(upload_to="imagegen/styles/", blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class VariantQuerySet(models.QuerySet):
+    def for_object(self, obj: models.Model, field_name: str | None = None) -> VariantQuerySet:
+        qs = self.filter(content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk))
+        return qs.filter(field_name=field_name) if field_name else qs
+
+    def current(self) -> VariantQuerySet:
+        return self.exclude(status=Variant.Status.STALE)
+
+    def ready(self) -> VariantQuerySet:
+        return self.filter(status=Variant.Status.READY)
+
+
+class Variant(models.Model):
+    """One generated image of one source image field. The database is the source of truth:
+    pending rows are the outbox of work still to do, ready rows say everything the read path
+    needs (URL, size, format) without touching storage."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Running")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Failed")
+        STALE = "stale", _("Stale")
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
+    # A string, so sources with integer, UUID or text primary keys all work.
+    object_id = models.CharField(max_length=64)
+    source = GenericForeignKey("content_type", "object_id")
+    field_name = models.CharField(max_length=100)
+    source_hash = models.CharField(max_length=64, help_text=_("sha256 of the source file's bytes"))
+
+    spec_name = models.CharField(max_length=100)
+    style = models.ForeignKey(Style, null=True, blank=True, on_delete=models.SET_NULL, related_name="variants")
+    processor = models.CharField(max_length=50)
+    parameters = models.JSONField(default=dict, blank=True)
+    spec_hash = models.CharField(max_length=64)
+    requested_format = models.CharField(max_length=10)
+    max_size = models.PositiveIntegerField(null=True, blank=True)
+    quality = models.PositiveSmallIntegerField(default=85)
+    queue = models.CharField(max_length=50, blank=True)
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    is_published = models.BooleanField(default=False)
+    file = models.FileField(storage=variant_storage, max_length=255, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    file_size = models.PositiveBigIntegerField(null=True, blank=True, help_text=_("bytes"))
+    format = models.CharField(max_length=10, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    job_id = models.CharField(max_length=200, blank=True)
+    model_version = models.CharField(max_length=100, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    timings = models.JSONField(default=dict, blank=True, help_text=_("milliseconds per stage"))
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = VariantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["content_type", "object_id", "field_name", "spec_hash", "source_hash"],
+                name="imagegen_variant_unique_per_source_and_spec",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["content_type", "object_id", "field_name"], name="imagegen_variant_source"),
+            models.Index(fields=["status", "updated_at"], name="imagegen_variant_status_age"),
+        ]
+        permissions = [("request_variant", "Can request new variants (costs GPU time)")]
+
+    def __str__(self) -> str:
+        return f"{self.source_id_string}:{self.spec_name} ({self.status})"
+
+    @property
+    def source_id_string(self) -> str:
+        return f"{self.content_type.app_label}.{self.content_type.model}.{self.field_name}"
+
+    @property
+    def url(self) -> str:
+        return self.file.url if self.file else ""
+
+    @property
+    def duration_ms(self) -> int | None:
+        if self.started_at and self.finished_at:
+            return int((self.finished_at - self.started_at).total_seconds() * 1000)
+        return None

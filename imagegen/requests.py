@@ -1,0 +1,41 @@
+"""Asking for new variants on demand (admin actions, API, commands)."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from .models import Style, Variant
+from .sources import hash_file, resolve_style, sync_variants
+
+# Options every restyle understands; forwarded to the engine's generic handling.
+OPTION_KEYS = ("strength", "preserve_colors", "preserve_product")
+
+
+def request_variants(
+    instance: models.Model,
+    field_name: str,
+    styles: list[Style],
+    *,
+    format: str = "webp",
+    size: int | None = None,
+    quality: int = 85,
+    queue: str = "high",
+    force: bool = False,
+    **options: Any,
+) -> list[Variant]:
+    """Pending rows (or the existing identical ones) for each style, queued on ``queue``.
+
+    Asking twice for the same thing returns the same rows and costs no new GPU work,
+    unless ``force`` (regenerate)."""
+    unknown = set(options) - set(OPTION_KEYS)
+    if unknown:
+        raise ValueError(f"Unknown option(s) {sorted(unknown)}; allowed: {', '.join(OPTION_KEYS)}")
+    fieldfile = getattr(instance, field_name)
+    if not fieldfile:
+        return []
+    params = {key: value for key, value in options.items() if value is not None}
+    specs = [resolve_style(style, params=params, format=format, size=size, quality=quality) for style in styles]
+    return sync_variants(
+        instance, field_name, hash_file(fieldfile), specs, queue=queue, mark_others_stale=False, force=force
+    )

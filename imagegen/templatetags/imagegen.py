@@ -1,0 +1,102 @@
+"""Template tags for storefront authors. They read prefetched Variant rows only: no storage
+calls, and no queries at all when the view called ``imagegen.prefetch_variants``.
+
+    {% load imagegen %}
+    {% imagegen_variant image.image "sketch" as v %}{% if v %}{{ v.url }} {{ v.width }}x{{ v.height }}{% endif %}
+    <img src="{% imagegen_url image.image "sketch" %}">          {# the original while pending #}
+    {% imagegen_picture image.image "sketch" alt=product.name sizes="(min-width: 800px) 50vw, 100vw" %}
+    {% imagegen_ready image.image as variants %}                 {# every ready variant #}
+"""
+from __future__ import annotations
+
+from django import template
+from django.db.models.fields.files import FieldFile
+from django.utils.html import format_html, format_html_join
+
+from ..models import Variant
+from ..prefetch import ready_variant, variants_for
+
+register = template.Library()
+
+# Preferred first in <source> order: browsers take the first type they support.
+SOURCE_ORDER = {"AVIF": 0, "WEBP": 1, "PNG": 2, "JPEG": 3}
+MIME = {"AVIF": "image/avif", "WEBP": "image/webp", "PNG": "image/png", "JPEG": "image/jpeg"}
+
+
+def _ready(fieldfile: FieldFile | None) -> list[Variant]:
+    if not fieldfile or not isinstance(fieldfile, FieldFile):
+        return []
+    return [
+        v
+        for v in variants_for(fieldfile.instance, fieldfile.field.name)
+        if v.status == Variant.Status.READY and v.is_published
+    ]
+
+
+def _matches(variant: Variant, name: str) -> bool:
+    return variant.spec_name == name or (variant.style is not None and variant.style.slug == name)
+
+
+@register.simple_tag
+def imagegen_variant(fieldfile: FieldFile | None, name: str) -> Variant | None:
+    """The ready, published variant ``name`` (spec name or style slug) of an image, or None."""
+    if not fieldfile or not isinstance(fieldfile, FieldFile):
+        return None
+    return ready_variant(fieldfile.instance, fieldfile.field.name, name)
+
+
+@register.simple_tag
+def imagegen_ready(fieldfile: FieldFile | None) -> list[Variant]:
+    """Every ready, published variant of an image, one per name (newest first)."""
+    seen: dict[str, Variant] = {}
+    for variant in _ready(fieldfile):
+        seen.setdefault(variant.spec_name, variant)
+    return list(seen.values())
+
+
+@register.simple_tag
+def imagegen_url(fieldfile: FieldFile | None, name: str) -> str:
+    """The variant's URL, or the original image's while the variant is pending or failed."""
+    variant = imagegen_variant(fieldfile, name)
+    if variant is not None:
+        return variant.url
+    return fieldfile.url if fieldfile else ""
+
+
+@register.simple_tag
+def imagegen_picture(fieldfile: FieldFile | None, name: str, alt: str = "", sizes: str = "100vw", css_class: str = "", loading: str = "lazy") -> str:
+    """A <picture> with one <source> per format (AVIF, WebP first) and a srcset of every size,
+    falling back to the original image while no variant is ready."""
+    if not fieldfile:
+        return ""
+    variants = [v for v in _ready(fieldfile) if _matches(v, name)]
+    if not variants:
+        return format_html(
+            '<img src="{}" alt="{}" class="{}" loading="{}" data-imagegen="pending">', fieldfile.url, alt, css_class, loading
+        )
+    by_format: dict[str, list[Variant]] = {}
+    for variant in variants:
+        by_format.setdefault(variant.format, []).append(variant)
+    formats = sorted(by_format, key=lambda f: SOURCE_ORDER.get(f, 9))
+    fallback_format = "JPEG" if "JPEG" in by_format else "PNG" if "PNG" in by_format else formats[-1]
+    fallback = max(by_format[fallback_format], key=lambda v: v.width or 0)
+
+    def srcset(rows: list[Variant]) -> str:
+        return ", ".join(f"{v.url} {v.width}w" for v in sorted(rows, key=lambda v: v.width or 0))
+
+    sources = format_html_join(
+        "", '<source type="{}" srcset="{}" sizes="{}">', ((MIME[f], srcset(by_format[f]), sizes) for f in formats if f != fallback_format)
+    )
+    return format_html(
+        '<picture>{}<img src="{}" srcset="{}" sizes="{}" width="{}" height="{}" alt="{}" class="{}" loading="{}" data-imagegen="{}"></picture>',
+        sources,
+        fallback.url,
+        srcset(by_format[fallback_format]),
+        sizes,
+        fallback.width,
+        fallback.height,
+        alt,
+        css_class,
+        loading,
+        name,
+    )

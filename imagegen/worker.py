@@ -1,0 +1,74 @@
+"""The imagegen worker: an rq worker that keeps torch and models loaded.
+
+rq's default worker forks a child per job. A child would pay torch's import and model loading
+again and cannot use a CUDA context made before the fork, so this worker runs jobs in its own
+process (rq's SimpleWorker) with the engine imported once. It also runs reconcile every
+RECONCILE_INTERVAL seconds, so pending work left behind by a Redis outage or a dead worker is
+picked up without cron.
+
+    python manage.py imagegen_worker            # all imagegen queues but training
+    python manage.py rqworker --worker-class imagegen.worker.ImagegenWorker imagegen-high imagegen imagegen-bulk
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+from rq.worker import SimpleWorker
+
+from .conf import conf
+
+logger = logging.getLogger(__name__)
+
+
+class ImagegenWorker(SimpleWorker):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._last_reconcile = 0.0
+        t0 = time.perf_counter()
+        from . import engine  # noqa: F401  the whole point: import torch once, here
+
+        logger.info("imagegen worker: engine loaded in %.2f s on %s", time.perf_counter() - t0, engine.get_device())
+
+    @property
+    def dequeue_timeout(self) -> int:
+        # Wake up often enough to reconcile on time even when the queues are idle.
+        return max(1, min(super().dequeue_timeout, int(conf.RECONCILE_INTERVAL)))
+
+    @property
+    def should_run_maintenance_tasks(self) -> bool:
+        return super().should_run_maintenance_tasks or self._reconcile_due()
+
+    def _reconcile_due(self) -> bool:
+        return time.monotonic() - self._last_reconcile >= conf.RECONCILE_INTERVAL
+
+    def run_maintenance_tasks(self) -> None:
+        if super().should_run_maintenance_tasks:
+            super().run_maintenance_tasks()
+        if self._reconcile_due():
+            self._last_reconcile = time.monotonic()
+            self._reconcile()
+
+    def _reconcile(self) -> None:
+        from django.db import close_old_connections
+
+        from .reconcile import reconcile
+
+        close_old_connections()
+        try:
+            report = reconcile()
+        except Exception:  # the worker must keep serving even if the database blips
+            logger.exception("imagegen worker: reconcile failed")
+            return
+        if report.requeued_jobs or report.revived_rows:
+            logger.info("imagegen worker: reconcile requeued %d jobs, revived %d rows", report.requeued_jobs, report.revived_rows)
+
+    def perform_job(self, job, queue, *args, **kwargs):
+        # Long-lived process: drop broken or expired DB connections between jobs, like a request would.
+        from django.db import close_old_connections
+
+        close_old_connections()
+        try:
+            return super().perform_job(job, queue, *args, **kwargs)
+        finally:
+            close_old_connections()
