@@ -9,7 +9,7 @@ from .models import Style, Variant
 from .sources import hash_file, resolve_style, sync_variants
 
 # Options every restyle understands; forwarded to the engine's generic handling.
-OPTION_KEYS = ("strength", "preserve_colors", "preserve_product")
+OPTION_KEYS = ("strength", "preserve_colors")
 
 
 def request_variants(

@@ -236,7 +236,8 @@ def decode(
         raise
     except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
         raise ImageTooLargeError(
-            f"The image is too large to decode safely ({exc}). Upload a smaller image."
+            f"The image is too large to decode safely: {exc} The limit is {max_pixels:,} pixels; "
+            "upload a smaller image."
         ) from exc
     except PILImage.UnidentifiedImageError as exc:
         raise DecodeError(

@@ -26,6 +26,7 @@ __all__ = ["LookProcessor", "opaque_pixels", "reinhard_transfer", "mkl_transfer"
 # Statistics do not need full resolution: decoding the reference this small keeps it cheap.
 _REFERENCE_SIZE = 512
 _MIN_PIXELS = 16
+_GAMUT_ITERATIONS = 2
 
 
 def opaque_pixels(lab: torch.Tensor, alpha: torch.Tensor | None) -> torch.Tensor:
@@ -70,6 +71,19 @@ def mkl_transfer(lab: torch.Tensor, src: torch.Tensor, ref: torch.Tensor) -> tor
     return out.to(lab.dtype).reshape(lab.shape)
 
 
+def _fit_gamut(lab: torch.Tensor, alpha: torch.Tensor | None, target_mean: torch.Tensor) -> torch.Tensor:
+    """Clamp to sRGB, then re-centre: clipping saturated pixels drags the mean away from
+    the reference's, so shift the whole image back by the error (twice is enough)."""
+    rgb = lab_to_rgb(lab).clamp(0, 1)
+    for _ in range(_GAMUT_ITERATIONS):
+        error = target_mean - opaque_pixels(rgb_to_lab(rgb), alpha).mean(0)
+        if float(error.abs().max()) < 0.25:
+            break
+        lab = lab + error.view(3, 1, 1)
+        rgb = lab_to_rgb(lab).clamp(0, 1)
+    return rgb
+
+
 class LookProcessor(Processor):
     name = "look"
     needs_reference = True
@@ -103,5 +117,5 @@ class LookProcessor(Processor):
             out = mkl_transfer(lab, src_px, ref_px)
         else:
             out = reinhard_transfer(lab, src_px, ref_px)
-        rgb = lab_to_rgb(out).clamp(0, 1)
+        rgb = _fit_gamut(out, image.alpha, ref_px.mean(0))
         return Image(rgb=rgb, alpha=image.alpha, info=dict(image.info))
