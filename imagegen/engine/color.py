@@ -18,6 +18,7 @@ __all__ = [
     "lab_to_xyz",
     "rgb_to_lab",
     "lab_to_rgb",
+    "lab_to_rgb_in_gamut",
     "delta_e2000",
 ]
 
@@ -150,3 +151,31 @@ def delta_e2000(
     th = dHp / (kH * SH)
     return torch.sqrt(tl**2 + tc**2 + th**2 + RT * tc * th)
 
+
+
+def lab_to_rgb_in_gamut(lab: torch.Tensor, dim: int = -3, iterations: int = 10) -> torch.Tensor:
+    """Lab -> sRGB in 0..1, bringing out-of-gamut colours in by reducing their chroma at
+    constant L and hue (bisection). A plain RGB clamp shifts hue (saturated blues turn
+    purple), which matters when a colour transfer pushes many pixels out of gamut."""
+    lab = lab.movedim(dim, -1)
+    shape = lab.shape
+    flat = lab.reshape(-1, 3).clone()
+    flat[:, 0] = flat[:, 0].clamp(0.0, 100.0)
+    rgb = lab_to_rgb(flat, dim=-1)
+    tol = 1e-6
+    out = ((rgb < -tol) | (rgb > 1 + tol)).any(-1)
+    if bool(out.any()):
+        sub = flat[out]
+        lo = torch.zeros(sub.shape[0], 1, dtype=sub.dtype, device=sub.device)  # in gamut (grey)
+        hi = torch.ones_like(lo)  # out of gamut
+        scale = torch.tensor([0.0, 1.0, 1.0], dtype=sub.dtype, device=sub.device)
+        for _ in range(iterations):
+            mid = (lo + hi) / 2
+            test = sub * (1 - scale) + sub * scale * mid
+            test_rgb = lab_to_rgb(test, dim=-1)
+            bad = ((test_rgb < -tol) | (test_rgb > 1 + tol)).any(-1, keepdim=True)
+            hi = torch.where(bad, mid, hi)
+            lo = torch.where(bad, lo, mid)
+        rgb = rgb.clone()
+        rgb[out] = lab_to_rgb(sub * (1 - scale) + sub * scale * lo, dim=-1)
+    return rgb.clamp(0.0, 1.0).reshape(shape).movedim(-1, dim)

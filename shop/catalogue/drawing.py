@@ -129,7 +129,7 @@ def _box_blur(a: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def _resize_f(a: np.ndarray, w: int, h: int) -> np.ndarray:
-    return np.asarray(Image.fromarray(np.ascontiguousarray(a, dtype=np.float32), "F").resize((w, h), Image.BILINEAR))
+    return np.array(Image.fromarray(np.ascontiguousarray(a, dtype=np.float32), "F").resize((w, h), Image.BILINEAR))
 
 
 def _smooth_noise(rng: np.random.Generator, h: int, w: int, cell: float) -> np.ndarray:
@@ -235,7 +235,7 @@ class _Canvas:
         self.S = S = size * SUPERSAMPLE
         self.transparent = transparent
         self.rng = rng
-        self.C = np.zeros((S, S, 3), np.float32)  # premultiplied colour
+        self.C = np.zeros((3, S, S), np.float32)  # premultiplied colour, planar
         self.A = np.zeros((S, S), np.float32)
         if not transparent:
             self._studio_background()
@@ -262,33 +262,51 @@ class _Canvas:
 
     # -- painting ------------------------------------------------------------------------
     def paint(self, bbox: BBox, m: np.ndarray, rgb, opacity: float = 1.0) -> None:
+        """Composite ``rgb`` (a colour or an (h, w, 3) array) over the canvas with coverage ``m``."""
         x0, y0, x1, y1 = bbox
-        a = m if opacity == 1.0 else m * opacity
-        C = self.C[y0:y1, x0:x1]
-        A = self.A[y0:y1, x0:x1]
+        a = m if opacity == 1.0 else m * np.float32(opacity)
         rgb = np.asarray(rgb, dtype=np.float32)
-        ia = 1.0 - a
-        C *= ia[..., None]
-        C += rgb * a[..., None]
-        A *= ia
-        A += a
+        for c in range(3):
+            C = self.C[c, y0:y1, x0:x1]
+            src = rgb[..., c] if rgb.ndim == 3 else rgb[c]
+            C += (src - C) * a
+        A = self.A[y0:y1, x0:x1]
+        A += (1.0 - A) * a
+
+    def paint_lit(self, bbox: BBox, m: np.ndarray, base: np.ndarray, shade: np.ndarray, gloss=0.0, opacity: float = 1.0) -> None:
+        """Paint a flat colour lit by ``shade`` (see :func:`_tone`) without building the
+        intermediate RGB array."""
+        x0, y0, x1, y1 = bbox
+        a = m if opacity == 1.0 else m * np.float32(opacity)
+        s1 = np.minimum(shade, 1.0)
+        s2 = np.maximum(shade - 1.0, 0.0)
+        s2 *= 0.55
+        if not (np.isscalar(gloss) and gloss == 0.0):
+            s2 += gloss
+        np.minimum(s2, 1.0, out=s2)
+        k = s1 * (1.0 - s2)
+        for c in range(3):
+            C = self.C[c, y0:y1, x0:x1]
+            C += (k * base[c] + s2 - C) * a
+        A = self.A[y0:y1, x0:x1]
+        A += (1.0 - A) * a
 
     def _studio_background(self) -> None:
         """A light seamless studio sweep: brighter behind the product, slightly darker at the
         bottom and in the corners, with a faint warm or cool tint."""
         S = self.S
         tints = ((0.972, 0.968, 0.960), (0.962, 0.966, 0.972), (0.968, 0.968, 0.968), (0.975, 0.965, 0.955))
-        tint = np.asarray(tints[int(self.rng.integers(len(tints)))], np.float32)
+        tint = np.asarray(tints[int(self.rng.integers(len(tints)))], np.float32) / np.float32(0.975)
         n = 96
         y = ((np.arange(n) + 0.5) / n)[:, None]
         x = ((np.arange(n) + 0.5) / n)[None, :]
         glow = np.exp(-(((x - 0.5) / 0.55) ** 2 + ((y - 0.45) / 0.5) ** 2))
         sweep = 1.0 - 0.05 * _smoothstep(0.55, 1.0, y)
         corner = 1.0 - 0.035 * (((x - 0.5) * 2) ** 2 + ((y - 0.5) * 2) ** 2) / 2
-        lum = (0.955 + 0.045 * glow) * sweep * corner
+        lum = np.clip((0.955 + 0.045 * glow) * sweep * corner, 0, 1)
         big = _resize_f(lum.astype(np.float32), S, S)
-        self.C[:] = big[..., None] * tint[None, None, :] / 0.972
-        np.clip(self.C, 0, 1, out=self.C)
+        for c in range(3):
+            np.multiply(big, tint[c], out=self.C[c])
         self.A[:] = 1.0
 
     def soft_shadow(self, small: Image.Image, blur: float, strength: float, color=(0.10, 0.09, 0.085)) -> None:
@@ -319,19 +337,18 @@ class _Canvas:
 
     # -- output --------------------------------------------------------------------------
     def image(self) -> Image.Image:
+        S = self.S
+        C = self.C
+        np.clip(C, 0.0, 1.0, out=C)
+        C *= 255.0
+        C += 0.5
+        bands = [Image.frombuffer("L", (S, S), C[c].astype(np.uint8).tobytes(), "raw", "L", 0, 1) for c in range(3)]
         if self.transparent:
-            arr = np.empty((self.S, self.S, 4), np.uint8)
-            np.multiply(np.clip(self.C, 0, 1), 255, out=self.C)
-            self.C += 0.5
-            arr[..., :3] = self.C
-            arr[..., 3] = np.clip(self.A, 0, 1) * 255 + 0.5
-            im = Image.fromarray(arr, "RGBa").resize((self.size, self.size), Image.LANCZOS)
+            a = np.clip(self.A, 0.0, 1.0) * 255.0 + 0.5
+            bands.append(Image.frombuffer("L", (S, S), a.astype(np.uint8).tobytes(), "raw", "L", 0, 1))
+            im = Image.merge("RGBa", bands).resize((self.size, self.size), Image.LANCZOS)
             return im.convert("RGBA")
-        np.clip(self.C, 0, 1, out=self.C)
-        self.C *= 255
-        self.C += 0.5
-        im = Image.fromarray(self.C.astype(np.uint8), "RGB")
-        return im.resize((self.size, self.size), Image.LANCZOS)
+        return Image.merge("RGB", bands).resize((self.size, self.size), Image.LANCZOS)
 
 
 class _Surface:
@@ -357,6 +374,7 @@ def _relief(
     ambient: float = 0.30,
     shininess: float = 24.0,
     extra: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+    mottle: float = 0.0,
 ) -> _Surface:
     """Shade a flat silhouette as if it were inflated: the height field is the blurred mask
     (plus optional fold ridges), its normals are lit by the key light.
@@ -395,6 +413,8 @@ def _relief(
     diff = np.clip((nx * _L[0] + ny * _L[1] + _L[2]) * inv, 0, 1) / _L[2]
     ao = 0.82 + 0.18 * np.clip(hgt * 1.6, 0, 1)
     shade = (ambient + (1 - ambient) * diff) * ao
+    if mottle:
+        shade = shade * (1.0 + mottle * _smooth_noise(cv.rng, *shade.shape, 10.0))
     spec = np.clip((nx * _H[0] + ny * _H[1] + _H[2]) * inv, 0, 1) ** shininess
     crop = (slice(p, p + hs), slice(p, p + ws))
     shade = _resize_f(shade[crop], w, h)
@@ -404,9 +424,11 @@ def _relief(
 
 def _paint_fabric(cv: _Canvas, surf: _Surface, base: np.ndarray, grain: float = 0.035, gloss: float = 0.04) -> None:
     h, w = surf.m.shape
-    noise = _smooth_noise(cv.rng, h, w, 2.0) * grain + _smooth_noise(cv.rng, h, w, 40.0) * (grain * 0.6)
-    shade = surf.shade * (1.0 + noise)
-    cv.paint(surf.bbox, surf.m, _tone(base, shade, surf.spec * gloss))
+    noise = _smooth_noise(cv.rng, h, w, 2.0)
+    noise *= grain
+    noise += 1.0
+    shade = surf.shade * noise
+    cv.paint_lit(surf.bbox, surf.m, base, shade, surf.spec * gloss)
 
 
 def _paint_part(
@@ -429,7 +451,7 @@ def _paint_part(
     if modulate is not None:
         X, Y = cv.grid(b)
         s = s * modulate(X, Y)
-    cv.paint(b, m, _tone(base, s, spec * gloss), opacity)
+    cv.paint_lit(b, m, base, s, spec * gloss, opacity)
 
 
 def _paint_lines(cv: _Canvas, surf: _Surface, mask: _Mask, rgb, opacity: float = 1.0) -> None:
@@ -438,7 +460,7 @@ def _paint_lines(cv: _Canvas, surf: _Surface, mask: _Mask, rgb, opacity: float =
         return
     b, shade, _ = surf.at(b)
     m = mask.crop(b)
-    cv.paint(b, m, _tone(np.asarray(rgb, np.float32), shade), opacity)
+    cv.paint_lit(b, m, np.asarray(rgb, np.float32), shade, 0.0, opacity)
 
 
 def _lathe_light(u: np.ndarray, slope: np.ndarray | float = 0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -495,7 +517,7 @@ def _draw_tshirt(cv: _Canvas, base: np.ndarray) -> None:
         (cx - 0.26, 0.25, cx - 0.33, j(0.36), 0.02, -0.06),
         (cx - j(0.04), 0.24, cx + j(0.03), j(0.42), 0.03, 0.05),
     ]
-    surf = _relief(cv, body, 0.035, folds=folds)
+    surf = _relief(cv, body, 0.035, folds=folds, mottle=0.025)
     _paint_fabric(cv, surf, base)
 
     inside = _mix(base, (0, 0, 0), 0.45)
@@ -578,7 +600,7 @@ def _draw_hoodie(cv: _Canvas, base: np.ndarray) -> None:
         (cx + 0.285, 0.69, cx + 0.345, 0.70, 0.008, -0.05),
         (cx - 0.285, 0.69, cx - 0.345, 0.70, 0.008, -0.05),
     ]
-    surf = _relief(cv, body, 0.034, folds=folds)
+    surf = _relief(cv, body, 0.034, folds=folds, mottle=0.025)
     _paint_fabric(cv, surf, base, grain=0.045, gloss=0.03)
 
     dark = _mix(base, (0, 0, 0), 0.55)
@@ -685,7 +707,7 @@ def _draw_beanie(cv: _Canvas, base: np.ndarray) -> None:
     noise = 1 + 0.04 * _smooth_noise(rng, h, w, 2.5)
     # the rolled cuff shades the crown just above it
     occl = 1 - 0.35 * np.exp(-np.clip(cuff_top + 0.01 - Y, 0, None) / 0.022) * (Y < cuff_top + 0.03)
-    cv.paint(surf.bbox, surf.m, _tone(base, surf.shade * knit_shade(X, Y) * noise * occl, surf.spec * 0.03))
+    cv.paint_lit(surf.bbox, surf.m, base, surf.shade * knit_shade(X, Y) * noise * occl, surf.spec * 0.03)
 
     csurf = _relief(cv, cuff, 0.03, shininess=12)
     h, w = csurf.m.shape
@@ -693,7 +715,7 @@ def _draw_beanie(cv: _Canvas, base: np.ndarray) -> None:
     theta = np.arcsin(np.clip((X - cx) / (half_w + 0.014), -1, 1))
     ribs = 0.8 + 0.2 * np.sqrt(np.abs(np.cos(theta * 26)))
     noise = 1 + 0.04 * _smooth_noise(rng, h, w, 2.5)
-    cv.paint(csurf.bbox, csurf.m, _tone(base, csurf.shade * ribs * noise * 1.04, csurf.spec * 0.03))
+    cv.paint_lit(csurf.bbox, csurf.m, base, csurf.shade * ribs * noise * 1.04, csurf.spec * 0.03)
     # a small leather patch on the cuff
     patch = cv.mask().poly([(cx - 0.045, 0.645), (cx + 0.045, 0.647), (cx + 0.044, 0.703), (cx - 0.044, 0.701)])
     leather = np.array([0.55, 0.36, 0.22], np.float32)
@@ -714,7 +736,7 @@ def _draw_beanie(cv: _Canvas, base: np.ndarray) -> None:
     fibre = 1 + 0.12 * _smooth_noise(rng, h, w, 1.5) + 0.06 * _smooth_noise(rng, h, w, 6)
     shade = (0.3 + 0.7 * diff) * fibre
     pom_col = _mix(base, (1, 1, 1), 0.08)
-    cv.paint(bbox, m, _tone(pom_col, shade))
+    cv.paint_lit(bbox, m, pom_col, shade)
 
 
 # --------------------------------------------------------------------------------------------
@@ -738,7 +760,7 @@ def _draw_mug(cv: _Canvas, base: np.ndarray) -> None:
     handle.ellipse(hx + 0.005, hy, 0.068, 0.100, fill=0)
     handle.d.rectangle([0, 0, int((cx + R * 0.4) * S), S], fill=0)
     hsurf = _relief(cv, handle, 0.012, ambient=0.28, shininess=40)
-    cv.paint(hsurf.bbox, hsurf.m, _tone(base, hsurf.shade, hsurf.spec * 0.45))
+    cv.paint_lit(hsurf.bbox, hsurf.m, base, hsurf.shade, hsurf.spec * 0.45)
 
     # body: a cylinder seen from slightly above
     bbox = cv.bbox_of(cx - R, yt - ry, cx + R, yb + ry)
@@ -760,7 +782,7 @@ def _draw_mug(cv: _Canvas, base: np.ndarray) -> None:
     gloss = hv**90 * 0.75
     window = np.exp(-((u + 0.52) / 0.075) ** 4) * _smoothstep(0.0, 0.12, yy) * (1 - _smoothstep(0.8, 1.0, yy))
     gloss = gloss + 0.42 * window + 0.10 * np.exp(-((u - 0.55) / 0.05) ** 2) * (1 - yy)
-    cv.paint(bbox, m, _tone(base, shade, gloss))
+    cv.paint_lit(bbox, m, base, shade, gloss)
 
     # rim and the glazed inside (a concave wall: lit on the right, darker deeper down)
     t = 0.0125
@@ -776,7 +798,7 @@ def _draw_mug(cv: _Canvas, base: np.ndarray) -> None:
     ui = np.clip(dx / ri, -1, 1)
     inside = (0.95 - 0.55 * v**1.3) * (0.78 + 0.22 * ui) * (1 - 0.25 * np.exp(-((1 - v) / 0.18)))
     inside = inside + 0.25 * np.exp(-((ui - 0.45) / 0.12) ** 2 - ((v - 0.25) / 0.12) ** 2)
-    cv.paint(bbox, _sd_mask(in_sd), _tone(glaze_in, inside))
+    cv.paint_lit(bbox, _sd_mask(in_sd), glaze_in, inside)
 
 
 def _bottle_radius(Y: np.ndarray, y_neck: float, y_sh0: float, y_sh1: float, rn: float, rb: float) -> tuple[np.ndarray, np.ndarray]:
@@ -825,7 +847,7 @@ def _draw_bottle(cv: _Canvas, base: np.ndarray) -> None:
     loop.ellipse(cx, cap_top - 0.012, 0.046, 0.046)
     loop.ellipse(cx, cap_top - 0.012, 0.030, 0.031, fill=0)
     lsurf = _relief(cv, loop, 0.007, shininess=40)
-    cv.paint(lsurf.bbox, lsurf.m, _tone(cap_col, lsurf.shade, lsurf.spec * 0.4))
+    cv.paint_lit(lsurf.bbox, lsurf.m, cap_col, lsurf.shade, lsurf.spec * 0.4)
 
     # body
     bbox = cv.bbox_of(cx - rb, y_neck, cx + rb, y_bot + ryb)
@@ -847,7 +869,7 @@ def _draw_bottle(cv: _Canvas, base: np.ndarray) -> None:
     # powder coat: a fine speckle
     h, w = m.shape
     grain = 1 + 0.02 * _smooth_noise(cv.rng, h, w, 1.5)
-    cv.paint(bbox, m, _tone(base, shade * grain, gloss))
+    cv.paint_lit(bbox, m, base, shade * grain, gloss)
 
     # a wrapped label with a printed design
     y1, y2 = 0.47, 0.70
@@ -890,7 +912,7 @@ def _draw_bottle(cv: _Canvas, base: np.ndarray) -> None:
     gloss = hv**40 * 0.5 * ridges
     topface = _sd_mask(ell)
     shade = shade * (1 - topface) + topface * (1.06 - 0.12 * (dx / rc))
-    cv.paint(cbox, m, _tone(cap_col, shade, gloss * (1 - topface)))
+    cv.paint_lit(cbox, m, cap_col, shade, gloss * (1 - topface))
     ring = cv.mask().line(_arc(cx, cap_bot - 0.012, rc, rc * e, 0.05, math.pi - 0.05, 40), 0.003)
     b = ring.bbox(1)
     if b:
@@ -932,7 +954,7 @@ def _draw_shoe(cv: _Canvas, base: np.ndarray) -> None:
     surf = _relief(cv, upper, 0.03, folds=folds, shininess=30)
     h, w = surf.m.shape
     grain = 1 + 0.02 * _smooth_noise(rng, h, w, 1.5)
-    cv.paint(surf.bbox, surf.m, _tone(base, surf.shade * grain, surf.spec * 0.12))
+    cv.paint_lit(surf.bbox, surf.m, base, surf.shade * grain, surf.spec * 0.12)
 
     # collar opening: the padded lining seen from slightly above
     opening = cv.mask().poly(_spline([(0.612, 0.272), (0.645, 0.325), (0.70, 0.364), (0.79, 0.352), (0.848, 0.322),
@@ -988,12 +1010,12 @@ def _draw_shoe(cv: _Canvas, base: np.ndarray) -> None:
     X, Y = cv.grid(ob)
     rubber = np.array([0.20, 0.19, 0.18], np.float32) if _luma(base) > 0.2 else np.array([0.55, 0.42, 0.30], np.float32)
     tread = 1 - 0.35 * (np.cos(X * 2 * np.pi * 95) > 0.55) * (Y > 0.712)
-    cv.paint(ob, om, _tone(rubber, (0.95 - 1.2 * np.clip(Y - 0.69, 0, 0.1)) * tread + 0 * X))
+    cv.paint_lit(ob, om, rubber, (0.95 - 1.2 * np.clip(Y - 0.69, 0, 0.1)) * tread + 0 * X)
     msurf = _relief(cv, midsole, 0.012, depth=0.6, ambient=0.45, shininess=18)
     X, Y = cv.grid(msurf.bbox)
     grad = 1.02 - 1.0 * np.clip(Y - 0.66, 0, 0.1)
     groove = 1 - 0.22 * np.exp(-((Y - 0.680 - 0.015 * ((X - 0.5) / 0.4) ** 2) / 0.0025) ** 2)
-    cv.paint(msurf.bbox, msurf.m, _tone(white, msurf.shade * grad * groove, msurf.spec * 0.06))
+    cv.paint_lit(msurf.bbox, msurf.m, white, msurf.shade * grad * groove, msurf.spec * 0.06)
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from ..color import lab_to_rgb, rgb_to_lab
+from ..color import lab_to_rgb_in_gamut, rgb_to_lab
 from ..errors import DecodeError, ParameterError
 from ..io import Image, decode, resize_to_fit
 from .base import Choice, Processor
@@ -72,15 +72,15 @@ def mkl_transfer(lab: torch.Tensor, src: torch.Tensor, ref: torch.Tensor) -> tor
 
 
 def _fit_gamut(lab: torch.Tensor, alpha: torch.Tensor | None, target_mean: torch.Tensor) -> torch.Tensor:
-    """Clamp to sRGB, then re-centre: clipping saturated pixels drags the mean away from
-    the reference's, so shift the whole image back by the error (twice is enough)."""
-    rgb = lab_to_rgb(lab).clamp(0, 1)
+    """Map into the sRGB gamut, then re-centre: desaturating out-of-gamut pixels drags the
+    mean away from the reference's, so shift the whole image back by the error."""
+    rgb = lab_to_rgb_in_gamut(lab)
     for _ in range(_GAMUT_ITERATIONS):
         error = target_mean - opaque_pixels(rgb_to_lab(rgb), alpha).mean(0)
         if float(error.abs().max()) < 0.25:
             break
         lab = lab + error.view(3, 1, 1)
-        rgb = lab_to_rgb(lab).clamp(0, 1)
+        rgb = lab_to_rgb_in_gamut(lab)
     return rgb
 
 

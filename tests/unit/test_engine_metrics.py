@@ -1,0 +1,48 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from imagegen.engine.metrics import psnr, ssim
+
+
+def test_psnr_matches_the_formula():
+    x = torch.zeros(3, 8, 8)
+    y = torch.full((3, 8, 8), 0.1)
+    assert psnr(x, y).item() == pytest.approx(10 * math.log10(1 / 0.01), abs=1e-4)  # 20 dB
+    assert psnr(x * 255, y * 255, data_range=255).item() == pytest.approx(20.0, abs=1e-4)
+    assert math.isinf(psnr(x, x).item())
+
+
+def test_ssim_is_one_for_identical_images_and_falls_with_noise():
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(1, 3, 64, 64, generator=g)
+    noisy = (x + 0.1 * torch.randn(x.shape, generator=g)).clamp(0, 1)
+    very_noisy = (x + 0.4 * torch.randn(x.shape, generator=g)).clamp(0, 1)
+    assert ssim(x, x).item() == pytest.approx(1.0, abs=1e-6)
+    assert 1.0 > ssim(x, noisy).item() > ssim(x, very_noisy).item()
+
+
+def test_ssim_of_constant_images_by_hand():
+    # Constant images: variances and covariance are 0, so SSIM = (2ab + c1) / (a^2 + b^2 + c1).
+    a, b = 0.2, 0.6
+    c1 = (0.01 * 1.0) ** 2
+    expected = (2 * a * b + c1) / (a * a + b * b + c1)
+    got = ssim(torch.full((1, 1, 16, 16), a), torch.full((1, 1, 16, 16), b)).item()
+    assert got == pytest.approx(expected, rel=1e-5)
+
+
+def test_ssim_agrees_with_a_direct_numpy_computation():
+    rng = np.random.default_rng(1)
+    x = rng.random((11, 11))
+    y = np.clip(x + rng.normal(0, 0.05, x.shape), 0, 1)
+    coords = np.arange(11) - 5
+    g = np.exp(-(coords**2) / (2 * 1.5**2))
+    w = np.outer(g, g) / np.outer(g, g).sum()
+    mx, my = (w * x).sum(), (w * y).sum()
+    sxx, syy, sxy = (w * x * x).sum() - mx**2, (w * y * y).sum() - my**2, (w * x * y).sum() - mx * my
+    c1, c2 = 0.01**2, 0.03**2
+    expected = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx**2 + my**2 + c1) * (sxx + syy + c2))
+    got = ssim(torch.from_numpy(x)[None, None], torch.from_numpy(y)[None, None]).item()
+    assert got == pytest.approx(expected, rel=1e-5)
