@@ -33,6 +33,19 @@ def _ms(start: float) -> int:
 
 
 def process_source(content_type_id: int, object_id: str, field_name: str, source_hash: str) -> dict[str, Any]:
+    """Render every pending variant of one source's content. Rows requested while this job
+    runs are picked up by a second pass rather than waiting for reconcile."""
+    total = {"ready": 0, "failed": 0, "skipped": 0, "retry": 0}
+    for _ in range(3):
+        summary = _process_pending(content_type_id, object_id, field_name, source_hash)
+        for key, value in summary.items():
+            total[key] += value
+        if not any(summary.values()):
+            break
+    return total
+
+
+def _process_pending(content_type_id: int, object_id: str, field_name: str, source_hash: str) -> dict[str, int]:
     from . import engine  # torch: loaded in the worker, never in the web process
 
     rows = Variant.objects.filter(
@@ -189,3 +202,13 @@ def _retry_or_fail(variants: list[Variant], message: str) -> bool:
             )
             retrying = True
     return retrying
+
+
+def warm_styles(style_ids: list[int], pattern: str = "*", mode: str = "missing") -> dict[str, int]:
+    """Bulk job: apply styles to every registered source (the Style admin's catalogue action)."""
+    from .models import Style
+    from .warm import warm
+
+    styles = list(Style.objects.filter(pk__in=style_ids, is_active=True))
+    report = warm(pattern, styles=styles, mode=mode, queue="bulk")
+    return {"sources": report.sources, "queued": report.queued, "existing": report.existing, "errors": len(report.errors)}

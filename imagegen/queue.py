@@ -25,9 +25,11 @@ LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobSta
 JOB_FUNCTION = "imagegen.jobs.process_source"
 
 
-def job_id_for(content_type_id: int, object_id: str, field_name: str, source_hash: str) -> str:
-    """The same source content always gets the same job id (rq allows only [A-Za-z0-9_-])."""
-    key = hashlib.sha256(f"{content_type_id}:{object_id}:{field_name}".encode()).hexdigest()[:16]
+def job_id_for(content_type_id: int, object_id: str, field_name: str, source_hash: str, queue: str = "default") -> str:
+    """The same source content on the same queue always gets the same job id, so it is queued
+    once; a high-priority request is not stuck behind the same source's bulk job.
+    (rq allows only [A-Za-z0-9_-] in ids.)"""
+    key = hashlib.sha256(f"{content_type_id}:{object_id}:{field_name}:{queue_name(queue)}".encode()).hexdigest()[:16]
     return f"imagegen-{content_type_id}-{key}-{source_hash[:16]}"
 
 
@@ -53,7 +55,7 @@ def enqueue_source(content_type_id: int, object_id: str, field_name: str, source
     if Redis could not be reached (the rows stay pending for reconcile)."""
     from .models import Variant
 
-    job_id = job_id_for(content_type_id, object_id, field_name, source_hash)
+    job_id = job_id_for(content_type_id, object_id, field_name, source_hash, queue)
     try:
         rq_queue = get_queue(queue)
         if job_status(job_id, queue) in LIVE_STATUSES:

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
+from django.utils import timezone
 
 from .models import Style, Variant
+from .queue import enqueue_after_commit, queue_name
 from .sources import hash_file, resolve_style, sync_variants
 
 # Options every restyle understands; forwarded to the engine's generic handling.
@@ -39,3 +41,20 @@ def request_variants(
     return sync_variants(
         instance, field_name, hash_file(fieldfile), specs, queue=queue, mark_others_stale=False, force=force
     )
+
+
+def regenerate(instance: models.Model, field_name: str, *, queue: str = "high") -> list[Variant]:
+    """Render every current variant of one source again (same specs, same content)."""
+    queue = queue_name(queue)
+    rows = list(Variant.objects.for_object(instance, field_name).current().exclude(status=Variant.Status.RUNNING))
+    if not rows:
+        return []
+    with transaction.atomic():
+        Variant.objects.filter(pk__in=[v.pk for v in rows]).update(
+            status=Variant.Status.PENDING, error="", attempts=0, queue=queue, enqueued_at=None, updated_at=timezone.now()
+        )
+        for source_hash in {v.source_hash for v in rows}:
+            enqueue_after_commit(rows[0].content_type_id, str(instance.pk), field_name, source_hash, queue=queue)
+    for row in rows:
+        row.refresh_from_db()
+    return rows

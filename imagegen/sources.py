@@ -83,13 +83,16 @@ def sync_variants(
     queue: str = "default",
     mark_others_stale: bool = True,
     force: bool = False,
+    retry_failed: bool = False,
 ) -> list[Variant]:
     """Ensure a pending-or-done row per spec for this exact image content, and enqueue the
     source's job once the transaction commits. Rows for older content become stale.
 
-    Returns the rows (existing ready ones are returned unchanged unless ``force``)."""
-    from .queue import enqueue_after_commit
+    Returns the rows: existing ready ones are left alone unless ``force``, failed ones unless
+    ``retry_failed`` or ``force``."""
+    from .queue import enqueue_after_commit, queue_name
 
+    queue = queue_name(queue)
     content_type = ContentType.objects.get_for_model(instance)
     object_id = str(instance.pk)
     rows: list[Variant] = []
@@ -102,8 +105,10 @@ def sync_variants(
             )
         for spec in specs:
             variant, created = _get_or_create(base, content_type, object_id, field_name, source_hash, spec, queue)
-            revive = variant.status == Variant.Status.STALE or (
-                force and variant.status in (Variant.Status.READY, Variant.Status.FAILED)
+            revive = (
+                variant.status == Variant.Status.STALE
+                or (force and variant.status in (Variant.Status.READY, Variant.Status.FAILED))
+                or (retry_failed and variant.status == Variant.Status.FAILED)
             )
             if revive:
                 variant.status = Variant.Status.PENDING

@@ -102,10 +102,11 @@ STATIC_ROOT = BASE_DIR / "var" / "static"
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-}
+# "default" holds uploads (source images), "imagegen" holds variants: local files unless
+# IMAGEGEN_STORAGE / IMAGEGEN_VARIANT_STORAGE say s3 (see shop/storages_env.py, docs/deploy.md).
+from shop.storages_env import storages_from_env  # noqa: E402
+
+STORAGES = storages_from_env()
 
 # A short connect timeout: an upload must not hang when Redis is down (the outbox covers it).
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -117,6 +118,7 @@ RQ_QUEUES = {name: dict(_redis) for name in ("imagegen-high", "imagegen", "image
 RQ = {"COMMIT_MODE": "auto"}
 
 IMAGEGEN = {
+    "STORAGE": "imagegen",
     "JOB_TIMEOUT": int(os.environ.get("IMAGEGEN_JOB_TIMEOUT", "600")),
     "RECONCILE_AFTER": int(os.environ.get("IMAGEGEN_RECONCILE_AFTER", "60")),
     "RECONCILE_INTERVAL": int(os.environ.get("IMAGEGEN_RECONCILE_INTERVAL", "30")),

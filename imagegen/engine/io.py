@@ -9,8 +9,10 @@ Everything below turns them into one thing: float32 sRGB tensors plus an optiona
 from __future__ import annotations
 
 import io as _io
+import math
 import warnings
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -19,6 +21,7 @@ import torch.nn.functional as F
 from PIL import Image as PILImage
 from PIL import ImageCms, ImageOps, features
 
+from .color import lab_to_rgb_in_gamut
 from .errors import DecodeError, ImageTooLargeError, ParameterError
 
 __all__ = [
@@ -76,30 +79,27 @@ def _sniff_text(data: bytes) -> str | None:
     if head.startswith(b"%pdf"):
         return "PDF"
     try:
-        data[:4096].decode("utf-8")
+        sample = data[:4096].decode("utf-8")
     except UnicodeDecodeError:
         return None
-    return "text" if head else None
+    printable = sum(c.isprintable() or c in "\r\n\t" for c in sample)
+    return "text" if sample and printable >= 0.95 * len(sample) else None
 
 
 def _check_size(width: int, height: int, max_pixels: int) -> None:
     if width <= 0 or height <= 0:
         raise DecodeError(f"The image has no pixels ({width}x{height}); {_UPLOAD_HINT} image.")
     if width * height > max_pixels:
+        side = math.isqrt(max_pixels)
         raise ImageTooLargeError(
             f"The image is too large: {width}x{height} = {width * height:,} pixels, the limit is "
-            f"{max_pixels:,} pixels. Upload a smaller image (for example at most 7000x7000)."
+            f"{max_pixels:,} pixels. Upload a smaller image (for example at most {side}x{side})."
         )
 
 
-_SRGB_PROFILE = None
-
-
+@lru_cache(maxsize=1)
 def _srgb() -> ImageCms.ImageCmsProfile:
-    global _SRGB_PROFILE
-    if _SRGB_PROFILE is None:
-        _SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
-    return _SRGB_PROFILE
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
 def _apply_icc(pil: PILImage.Image, icc: bytes, info: dict[str, Any]) -> PILImage.Image:
@@ -123,7 +123,8 @@ def _to_float(pil: PILImage.Image, info: dict[str, Any]) -> tuple[np.ndarray, np
     alpha: np.ndarray | None = None
 
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
-        arr = np.asarray(pil).astype(np.float64)
+        # float64 only where 32-bit values need it; 16-bit data is exact in float32
+        arr = np.asarray(pil).astype(np.float32 if mode.startswith("I;16") else np.float64)
         if mode.startswith("I;16"):
             arr = arr / 65535.0
         elif mode == "I":
@@ -143,6 +144,13 @@ def _to_float(pil: PILImage.Image, info: dict[str, Any]) -> tuple[np.ndarray, np
         if icc:
             info["icc"] = "ignored (not supported for high bit depth)"
         return np.repeat(grey[:, :, None], 3, axis=2), None
+
+    if mode == "LAB":
+        # Pillow's LAB -> RGB convert is not colorimetric: do it with the engine's Lab maths.
+        # read the raw bytes band by band (L 0..255 -> 0..100; a, b stored with a +128 offset)
+        L, a, b = (np.asarray(band, dtype=np.float32) for band in pil.split())
+        lab_t = torch.from_numpy(np.stack([L * (100.0 / 255.0), a - 128.0, b - 128.0], -1))
+        return lab_to_rgb_in_gamut(lab_t, dim=-1).numpy().astype(np.float32), None
 
     if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
         mode == "P" and ("transparency" in pil.info or (pil.palette and pil.palette.mode == "RGBA"))
@@ -205,11 +213,6 @@ def decode(
             f"The file is too large: {len(data):,} bytes, the limit is {max_bytes:,} bytes. "
             "Upload a smaller or more compressed image."
         )
-    kind = _sniff_text(data)
-    if kind is not None:
-        raise DecodeError(
-            f"The file is not an image Pillow can read (looks like {kind}); {_UPLOAD_HINT} image."
-        )
 
     info: dict[str, Any] = {}
     try:
@@ -240,9 +243,10 @@ def decode(
             "upload a smaller image."
         ) from exc
     except PILImage.UnidentifiedImageError as exc:
-        raise DecodeError(
-            f"The file is not an image Pillow can read; {_UPLOAD_HINT} image."
-        ) from exc
+        # Sniff only now: some binary image formats (TGA) would pass a "is it text?" test.
+        kind = _sniff_text(data)
+        looks = f" (looks like {kind})" if kind else ""
+        raise DecodeError(f"The file is not an image Pillow can read{looks}; {_UPLOAD_HINT} image.") from exc
     except MemoryError as exc:
         raise ImageTooLargeError("The image needs too much memory to decode; upload a smaller image.") from exc
     except Exception as exc:  # noqa: BLE001 - Pillow raises OSError, SyntaxError, ValueError, struct.error...

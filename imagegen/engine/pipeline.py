@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from .color import lab_to_rgb, rgb_to_lab
+from .color import lab_to_rgb_in_gamut, rgb_to_lab
 from .errors import EngineError, ParameterError, ProcessorError
 from .io import Image, resize_to_fit
 from .processors import get_processor
@@ -86,7 +86,7 @@ def render(
         if generic["preserve_colors"]:
             lab = rgb_to_lab(rgb)
             lab = torch.cat([lab[:1], rgb_to_lab(src.rgb)[1:]], dim=0)
-            rgb = lab_to_rgb(lab).clamp(0, 1)
+            rgb = lab_to_rgb_in_gamut(lab)  # keeps L and hue exactly, trims chroma if needed
         strength = float(generic["strength"])
         if strength < 1.0:
             rgb = src.rgb + strength * (rgb - src.rgb)

@@ -132,6 +132,25 @@ def _resize_f(a: np.ndarray, w: int, h: int) -> np.ndarray:
     return np.array(Image.fromarray(np.ascontiguousarray(a, dtype=np.float32), "F").resize((w, h), Image.BILINEAR))
 
 
+_GRAIN_TILE: np.ndarray | None = None
+
+
+def _grain(rng: np.random.Generator, h: int, w: int, amount: float) -> np.ndarray:
+    """``1 + amount * noise``: fine, slightly soft per-pixel grain (fabric, powder coat), cut
+    from a cached tile at a random offset - much cheaper than fresh full-size noise."""
+    global _GRAIN_TILE
+    if _GRAIN_TILE is None:
+        t = np.random.default_rng(12345).standard_normal((256, 256)).astype(np.float32)
+        t = (t + np.roll(t, 1, 0) + np.roll(t, 1, 1) + np.roll(np.roll(t, 1, 0), 1, 1)) * 0.5  # soften, keep unit variance
+        _GRAIN_TILE = t
+    tile = _GRAIN_TILE
+    oy, ox = (int(v) for v in rng.integers(0, 256, 2))
+    reps = ((h + oy) // 256 + 1, (w + ox) // 256 + 1)
+    g = np.tile(tile, reps)[oy : oy + h, ox : ox + w] * np.float32(amount)
+    g += 1.0
+    return g
+
+
 def _smooth_noise(rng: np.random.Generator, h: int, w: int, cell: float) -> np.ndarray:
     """Value noise with features about ``cell`` pixels wide, roughly unit variance."""
     gh, gw = max(2, int(h / cell) + 2), max(2, int(w / cell) + 2)
@@ -297,16 +316,17 @@ class _Canvas:
         S = self.S
         tints = ((0.972, 0.968, 0.960), (0.962, 0.966, 0.972), (0.968, 0.968, 0.968), (0.975, 0.965, 0.955))
         tint = np.asarray(tints[int(self.rng.integers(len(tints)))], np.float32) / np.float32(0.975)
-        n = 96
-        y = ((np.arange(n) + 0.5) / n)[:, None]
-        x = ((np.arange(n) + 0.5) / n)[None, :]
-        glow = np.exp(-(((x - 0.5) / 0.55) ** 2 + ((y - 0.45) / 0.5) ** 2))
-        sweep = 1.0 - 0.05 * _smoothstep(0.55, 1.0, y)
-        corner = 1.0 - 0.035 * (((x - 0.5) * 2) ** 2 + ((y - 0.5) * 2) ** 2) / 2
-        lum = np.clip((0.955 + 0.045 * glow) * sweep * corner, 0, 1)
-        big = _resize_f(lum.astype(np.float32), S, S)
+        t = (np.arange(S, dtype=np.float32) + 0.5) / S
+        # separable terms: a soft glow behind the product, the floor sweep darkening towards the
+        # bottom and a faint vignette in the corners
+        gx = np.exp(-(((t - 0.5) / 0.55) ** 2)) * 0.045
+        gy = np.exp(-(((t - 0.45) / 0.5) ** 2))
+        vx = 1.0 - 0.035 * ((t - 0.5) * 2) ** 2 / 2
+        vy = (1.0 - 0.05 * _smoothstep(0.55, 1.0, t)) * (1.0 - 0.035 * ((t - 0.5) * 2) ** 2 / 2)
+        lum = np.multiply.outer(vy * gy, vx * gx)
+        lum += np.multiply.outer(vy * 0.955, vx)
         for c in range(3):
-            np.multiply(big, tint[c], out=self.C[c])
+            np.multiply(lum, tint[c], out=self.C[c])
         self.A[:] = 1.0
 
     def soft_shadow(self, small: Image.Image, blur: float, strength: float, color=(0.10, 0.09, 0.085)) -> None:
@@ -342,13 +362,17 @@ class _Canvas:
         np.clip(C, 0.0, 1.0, out=C)
         C *= 255.0
         C += 0.5
-        bands = [Image.frombuffer("L", (S, S), C[c].astype(np.uint8).tobytes(), "raw", "L", 0, 1) for c in range(3)]
+        out = np.empty((S, S, 4 if self.transparent else 3), np.uint8)
+        for c in range(3):
+            out[..., c] = C[c]
         if self.transparent:
-            a = np.clip(self.A, 0.0, 1.0) * 255.0 + 0.5
-            bands.append(Image.frombuffer("L", (S, S), a.astype(np.uint8).tobytes(), "raw", "L", 0, 1))
-            im = Image.merge("RGBa", bands).resize((self.size, self.size), Image.LANCZOS)
+            a = np.clip(self.A, 0.0, 1.0)
+            a *= 255.0
+            a += 0.5
+            out[..., 3] = a
+            im = Image.fromarray(out, "RGBa").resize((self.size, self.size), Image.LANCZOS)
             return im.convert("RGBA")
-        return Image.merge("RGB", bands).resize((self.size, self.size), Image.LANCZOS)
+        return Image.fromarray(out, "RGB").resize((self.size, self.size), Image.LANCZOS)
 
 
 class _Surface:
@@ -424,10 +448,7 @@ def _relief(
 
 def _paint_fabric(cv: _Canvas, surf: _Surface, base: np.ndarray, grain: float = 0.035, gloss: float = 0.04) -> None:
     h, w = surf.m.shape
-    noise = _smooth_noise(cv.rng, h, w, 2.0)
-    noise *= grain
-    noise += 1.0
-    shade = surf.shade * noise
+    shade = surf.shade * _grain(cv.rng, h, w, grain)
     cv.paint_lit(surf.bbox, surf.m, base, shade, surf.spec * gloss)
 
 
@@ -508,14 +529,14 @@ def _draw_tshirt(cv: _Canvas, base: np.ndarray) -> None:
 
     j = lambda v, a=0.02: _jit(rng, v, a)  # noqa: E731
     folds = [
-        (cx + 0.19, j(0.40), cx + j(0.09), j(0.52), 0.018, -0.10),
-        (cx - 0.19, j(0.40), cx - j(0.09), j(0.51), 0.018, -0.09),
-        (cx + 0.19, j(0.43), cx + j(0.11), j(0.56), 0.024, 0.10),
-        (cx - j(0.16), 0.84, cx - j(0.05), j(0.70), 0.022, 0.09),
-        (cx + j(0.06), 0.85, cx + j(0.13), j(0.73), 0.018, -0.07),
-        (cx + 0.26, 0.25, cx + 0.33, j(0.36), 0.02, 0.07),
-        (cx - 0.26, 0.25, cx - 0.33, j(0.36), 0.02, -0.06),
-        (cx - j(0.04), 0.24, cx + j(0.03), j(0.42), 0.03, 0.05),
+        (cx + 0.20, j(0.39), cx + j(0.08), j(0.50), 0.022, -0.07),  # drape from the armpits
+        (cx - 0.20, j(0.39), cx - j(0.08), j(0.50), 0.022, -0.06),
+        (cx + 0.19, j(0.43), cx + j(0.10), j(0.57), 0.03, 0.06),
+        (cx - j(0.15), 0.85, cx - j(0.06), j(0.70), 0.03, 0.06),  # hem ripples
+        (cx + j(0.07), 0.85, cx + j(0.13), j(0.74), 0.025, -0.05),
+        (cx + 0.25, 0.24, cx + 0.32, j(0.37), 0.025, 0.05),  # sleeves
+        (cx - 0.25, 0.24, cx - 0.32, j(0.37), 0.025, -0.04),
+        (cx - j(0.04), 0.25, cx + j(0.03), j(0.45), 0.04, 0.04),
     ]
     surf = _relief(cv, body, 0.035, folds=folds, mottle=0.025)
     _paint_fabric(cv, surf, base)
@@ -547,7 +568,7 @@ def _draw_tshirt(cv: _Canvas, base: np.ndarray) -> None:
 
     def ribs(X, Y):
         ang = np.arctan2(Y - ntop, X - cx)
-        return 0.95 + 0.05 * np.cos(ang * 90) - 0.08 * np.clip(1 - ((X - cx) ** 2 / nr**2 + (Y - ntop) ** 2 / (nfront - ntop) ** 2) * 0.4, 0, 1) * 0
+        return 0.95 + 0.05 * np.cos(ang * 90)
 
     _paint_part(cv, surf, collar, base, shade_mul=1.02, modulate=ribs)
     seam = cv.mask().line(_arc(cx, ntop - 0.002, nr + 0.016, nfront - ntop + 0.024, 0.05, math.pi - 0.05, 48), 0.0028)
@@ -631,6 +652,8 @@ def _draw_hoodie(cv: _Canvas, base: np.ndarray) -> None:
     for s in (1, -1):
         lines.line([(cx + s * 0.115, 0.600), (cx + s * 0.165, 0.695)], 0.007)
     lines.line([(cx - 0.205, 0.80), (cx + 0.205, 0.80)], 0.003)
+    for sg in (1, -1):  # set-in sleeve seams
+        lines.line(_spline([(cx + sg * 0.198, 0.222), (cx + sg * 0.212, 0.30), (cx + sg * 0.215, 0.385)], n=12), 0.003)
     for s in (1, -1):
         lines.line([(cx + s * 0.352, 0.715), (cx + s * 0.281, 0.718)], 0.003)
     _paint_lines(cv, surf, lines, dark, 0.75)
@@ -665,7 +688,7 @@ def _draw_beanie(cv: _Canvas, base: np.ndarray) -> None:
     cx = 0.5
     half_w, cuff_top, cuff_bot, dome_c, dome_h = 0.235, 0.585, 0.765, 0.445, 0.225
     crown_pts = (_arc(cx, dome_c, half_w, dome_h, math.pi, 2 * math.pi, 48)
-                 + [(cx + half_w + 0.004, cuff_top + 0.02), (cx - half_w - 0.004, cuff_top + 0.02)])
+                 + [(cx + half_w + 0.004, cuff_bot - 0.03), (cx - half_w - 0.004, cuff_bot - 0.03)])
     crown = cv.mask().poly(crown_pts)
     cuff = cv.mask().poly(_spline([(cx - half_w - 0.012, cuff_top - 0.004), (cx, cuff_top + 0.012), (cx + half_w + 0.012, cuff_top - 0.004)], n=16)
                           + _spline([(cx + half_w + 0.014, cuff_bot - 0.012), (cx, cuff_bot + 0.010), (cx - half_w - 0.014, cuff_bot - 0.012)], n=16))
@@ -682,40 +705,31 @@ def _draw_beanie(cv: _Canvas, base: np.ndarray) -> None:
     whole.im.paste(255, mask=pom.im)
     cv.drop_shadow(whole, 0.012, 0.02, 0.016, 0.32)
 
-    # knit ribs converge towards the crown top
-    def knit(X, Y):
-        hw = half_w * np.sqrt(np.clip(1 - ((np.minimum(Y, dome_c) - dome_c) / dome_h) ** 2, 0.02, 1))
-        u = np.clip((X - cx) / hw, -1, 1)
-        theta = np.arcsin(u)
-        rib = np.cos(theta * 34) * 0.5 + 0.5
-        return -0.02 * rib
+    # knit ribs converge towards the crown top (they follow meridians of the dome)
+    def rib_theta(X, Y, hw0):
+        hw = hw0 * np.sqrt(np.clip(1 - ((np.minimum(Y, dome_c) - dome_c) / dome_h) ** 2, 0.02, 1))
+        return np.arcsin(np.clip((X - cx) / hw, -1, 1))
 
-    surf = _relief(cv, crown, 0.05, extra=knit, shininess=12,
-                   folds=[(cx + 0.12, 0.30, cx + 0.18, 0.55, 0.03, -0.05), (cx - 0.10, 0.32, cx - 0.06, 0.56, 0.03, 0.04)])
-
-    def knit_shade(X, Y):
-        hw = half_w * np.sqrt(np.clip(1 - ((np.minimum(Y, dome_c) - dome_c) / dome_h) ** 2, 0.02, 1))
-        u = np.clip((X - cx) / hw, -1, 1)
-        theta = np.arcsin(u)
-        rib = np.cos(theta * 34)
-        v = np.abs(((Y * 150) % 1.0) - 0.5)
-        stitchv = 0.96 + 0.06 * v
-        return (0.86 + 0.14 * np.sqrt(np.abs(rib))) * stitchv
-
+    surf = _relief(cv, crown, 0.05, ambient=0.42, shininess=12, mottle=0.02,
+                   folds=[(cx + 0.12, 0.30, cx + 0.18, 0.55, 0.03, -0.04), (cx - 0.10, 0.32, cx - 0.06, 0.56, 0.03, 0.03)])
     h, w = surf.m.shape
     X, Y = cv.grid(surf.bbox)
-    noise = 1 + 0.04 * _smooth_noise(rng, h, w, 2.5)
+    rib = 0.5 + 0.5 * np.cos(rib_theta(X, Y, half_w) * 36)
+    stitch = 0.97 + 0.03 * np.abs(np.sin(Y * np.pi * 160))
+    knit = (0.80 + 0.2 * rib**0.6) * stitch
+    noise = _grain(rng, h, w, 0.025)
     # the rolled cuff shades the crown just above it
-    occl = 1 - 0.35 * np.exp(-np.clip(cuff_top + 0.01 - Y, 0, None) / 0.022) * (Y < cuff_top + 0.03)
-    cv.paint_lit(surf.bbox, surf.m, base, surf.shade * knit_shade(X, Y) * noise * occl, surf.spec * 0.03)
+    occl = 1 - 0.22 * np.exp(-np.clip(cuff_top + 0.012 - Y, 0, None) / 0.012)
+    cv.paint_lit(surf.bbox, surf.m, base, surf.shade * knit * noise * occl, surf.spec * 0.03)
 
-    csurf = _relief(cv, cuff, 0.03, shininess=12)
+    csurf = _relief(cv, cuff, 0.02, ambient=0.5, depth=0.8, shininess=12)
     h, w = csurf.m.shape
     X, Y = cv.grid(csurf.bbox)
     theta = np.arcsin(np.clip((X - cx) / (half_w + 0.014), -1, 1))
-    ribs = 0.8 + 0.2 * np.sqrt(np.abs(np.cos(theta * 26)))
-    noise = 1 + 0.04 * _smooth_noise(rng, h, w, 2.5)
-    cv.paint_lit(csurf.bbox, csurf.m, base, csurf.shade * ribs * noise * 1.04, csurf.spec * 0.03)
+    ribs = 0.80 + 0.2 * (0.5 + 0.5 * np.cos(theta * 30)) ** 0.6
+    noise = _grain(rng, h, w, 0.025)
+    top_roll = 1 + 0.08 * np.exp(-np.clip(Y - cuff_top - 0.01, 0, None) / 0.02)
+    cv.paint_lit(csurf.bbox, csurf.m, base, csurf.shade * ribs * noise * top_roll, csurf.spec * 0.03)
     # a small leather patch on the cuff
     patch = cv.mask().poly([(cx - 0.045, 0.645), (cx + 0.045, 0.647), (cx + 0.044, 0.703), (cx - 0.044, 0.701)])
     leather = np.array([0.55, 0.36, 0.22], np.float32)
@@ -733,8 +747,8 @@ def _draw_beanie(cv: _Canvas, base: np.ndarray) -> None:
     nz = np.sqrt(np.clip(1 - dx * dx - dy * dy, 0, 1))
     diff = np.clip(dx * _L[0] + dy * _L[1] + nz * _L[2], 0, 1) / _L[2]
     h, w = m.shape
-    fibre = 1 + 0.12 * _smooth_noise(rng, h, w, 1.5) + 0.06 * _smooth_noise(rng, h, w, 6)
-    shade = (0.3 + 0.7 * diff) * fibre
+    fibre = _grain(rng, h, w, 0.07) + 0.07 * _smooth_noise(rng, h, w, 7)
+    shade = (0.38 + 0.62 * diff) * fibre
     pom_col = _mix(base, (1, 1, 1), 0.08)
     cv.paint_lit(bbox, m, pom_col, shade)
 
@@ -796,7 +810,7 @@ def _draw_mug(cv: _Canvas, base: np.ndarray) -> None:
     in_sd = (1 - np.sqrt((dx / ri) ** 2 + ((Y - yt) / ryi) ** 2)) * ryi * S
     v = np.clip((Y - (yt - ryi)) / (2 * ryi), 0, 1)
     ui = np.clip(dx / ri, -1, 1)
-    inside = (0.95 - 0.55 * v**1.3) * (0.78 + 0.22 * ui) * (1 - 0.25 * np.exp(-((1 - v) / 0.18)))
+    inside = (1.0 - 0.45 * v**1.3) * (0.84 + 0.2 * ui) * (1 - 0.2 * np.exp(-((1 - v) / 0.18)))
     inside = inside + 0.25 * np.exp(-((ui - 0.45) / 0.12) ** 2 - ((v - 0.25) / 0.12) ** 2)
     cv.paint_lit(bbox, _sd_mask(in_sd), glaze_in, inside)
 
@@ -820,11 +834,11 @@ def _label_texture(w: int, h: int, paper: np.ndarray, ink: np.ndarray, accent: n
         font = ImageFont.load_default(size=max(8, int(h * 0.26)))
         small = ImageFont.load_default(size=max(6, int(h * 0.09)))
         d.text((w / 2, h * 0.42), "FLOW", fill=inkc, font=font, anchor="mm")
-        d.text((w / 2, h * 0.70), "INSULATED  ·  750 ML", fill=inkc, font=small, anchor="mm")
+        d.text((w / 2, h * 0.66), "INSULATED  ·  750 ML", fill=inkc, font=small, anchor="mm")
     except Exception:  # pragma: no cover - very old Pillow without FreeType
         d.rectangle([int(w * 0.3), int(h * 0.3), int(w * 0.7), int(h * 0.52)], fill=inkc)
         d.rectangle([int(w * 0.35), int(h * 0.66), int(w * 0.65), int(h * 0.72)], fill=inkc)
-    d.ellipse([w * 0.5 - h * 0.05, h * 0.79 - h * 0.05, w * 0.5 + h * 0.05, h * 0.79 + h * 0.05], fill=acc)
+    d.ellipse([w * 0.5 - h * 0.035, h * 0.795 - h * 0.035, w * 0.5 + h * 0.035, h * 0.795 + h * 0.035], fill=acc)
     return np.asarray(im, np.float32) / 255.0
 
 
@@ -868,7 +882,7 @@ def _draw_bottle(cv: _Canvas, base: np.ndarray) -> None:
     gloss = hv**60 * 0.55 + 0.30 * window
     # powder coat: a fine speckle
     h, w = m.shape
-    grain = 1 + 0.02 * _smooth_noise(cv.rng, h, w, 1.5)
+    grain = _grain(cv.rng, h, w, 0.02)
     cv.paint_lit(bbox, m, base, shade * grain, gloss)
 
     # a wrapped label with a printed design
@@ -883,7 +897,8 @@ def _draw_bottle(cv: _Canvas, base: np.ndarray) -> None:
     lm = _sd_mask(sd)
     theta = np.arcsin(u)
     v = np.clip((Y - top) / (y2 - y1), 0, 0.9999)
-    tw, th = 720, 240
+    th = 240
+    tw = int(th * (math.pi * rb) / (y2 - y1))  # texture pixels square at the label's centre
     paper = np.array([0.96, 0.955, 0.94], np.float32)
     ink = _mix(base, (0, 0, 0), 0.35) if _luma(base) < 0.7 else np.array([0.15, 0.15, 0.17], np.float32)
     tex = _label_texture(tw, th, paper, ink, base)
@@ -920,23 +935,25 @@ def _draw_bottle(cv: _Canvas, base: np.ndarray) -> None:
 
 
 def _draw_shoe(cv: _Canvas, base: np.ndarray) -> None:
+    """A low-top sneaker in side view, toe to the left."""
     rng = cv.rng
     white = np.array([0.95, 0.945, 0.93], np.float32)
     dark = _mix(base, (0, 0, 0), 0.55)
-    accent = white if _luma(base) < 0.62 else np.array([0.16, 0.17, 0.2], np.float32)
+    light_base = _luma(base) >= 0.6
+    accent = np.array([0.16, 0.17, 0.2], np.float32) if light_base else white
+    overlay = _mix(base, (0, 0, 0), 0.14)
 
     upper_pts = [
-        (0.098, 0.640), (0.100, 0.592), (0.135, 0.548), (0.215, 0.515), (0.330, 0.478), (0.430, 0.430),
-        (0.520, 0.382), (0.565, 0.335), (0.562, 0.282), (0.612, 0.268), (0.642, 0.322), (0.700, 0.362),
-        (0.790, 0.350), (0.848, 0.318), (0.886, 0.345), (0.905, 0.430), (0.910, 0.530), (0.902, 0.640),
+        (0.098, 0.640), (0.100, 0.590), (0.135, 0.546), (0.215, 0.508), (0.320, 0.462), (0.420, 0.408),
+        (0.500, 0.360), (0.545, 0.322), (0.548, 0.272), (0.600, 0.256), (0.634, 0.305), (0.690, 0.350),
+        (0.790, 0.342), (0.850, 0.312), (0.888, 0.340), (0.906, 0.430), (0.910, 0.530), (0.902, 0.640),
         (0.700, 0.660), (0.400, 0.665), (0.200, 0.660),
     ]
     upper = cv.mask().poly(_spline(upper_pts, closed=True, n=12))
     sole_top = [(0.086, 0.628), (0.16, 0.646), (0.35, 0.655), (0.60, 0.652), (0.82, 0.636), (0.915, 0.612)]
     sole_bot = [(0.922, 0.640), (0.912, 0.690), (0.870, 0.718), (0.60, 0.726), (0.30, 0.726), (0.16, 0.718), (0.105, 0.698), (0.080, 0.660)]
-    sole_outline = _spline(sole_top, n=12) + _spline(sole_bot, n=12)
-    outsole = cv.mask().poly(sole_outline)
-    mid_bot = [(p[0], p[1] - 0.016) for p in sole_bot]
+    outsole = cv.mask().poly(_spline(sole_top, n=12) + _spline(sole_bot, n=12))
+    mid_bot = [(x, y - 0.016) for x, y in sole_bot]
     mid_bot[0] = (0.921, 0.632)
     mid_bot[-1] = (0.084, 0.654)
     midsole = cv.mask().poly(_spline(sole_top, n=12) + _spline(mid_bot, n=12))
@@ -945,63 +962,73 @@ def _draw_shoe(cv: _Canvas, base: np.ndarray) -> None:
     cv.ground_shadow(0.50, 0.724, 0.40, 0.012, 0.005, 0.45)
 
     # upper
+    j = lambda v, a=0.01: _jit(rng, v, a)  # noqa: E731
     folds = [
-        (0.30, 0.52, 0.36, 0.60, 0.012, -0.08),  # toe box flex creases
-        (0.33, 0.505, 0.40, 0.58, 0.010, -0.06),
-        (0.60, 0.40, 0.66, 0.60, 0.03, 0.06),
-        (0.86, 0.36, 0.89, 0.62, 0.03, 0.08),  # heel counter
+        (0.29, j(0.50), 0.33, j(0.60), 0.010, -0.07),  # toe box flex creases
+        (0.33, j(0.48), 0.37, j(0.58), 0.009, -0.05),
+        (0.60, 0.40, 0.66, 0.60, 0.03, 0.05),
+        (0.86, 0.36, 0.89, 0.62, 0.03, 0.07),  # heel counter
     ]
     surf = _relief(cv, upper, 0.03, folds=folds, shininess=30)
     h, w = surf.m.shape
-    grain = 1 + 0.02 * _smooth_noise(rng, h, w, 1.5)
+    grain = _grain(rng, h, w, 0.02)
     cv.paint_lit(surf.bbox, surf.m, base, surf.shade * grain, surf.spec * 0.12)
 
     # collar opening: the padded lining seen from slightly above
-    opening = cv.mask().poly(_spline([(0.612, 0.272), (0.645, 0.325), (0.70, 0.364), (0.79, 0.352), (0.848, 0.322),
-                                      (0.852, 0.338), (0.80, 0.378), (0.70, 0.386), (0.64, 0.356), (0.605, 0.30)], closed=True, n=10))
+    opening = cv.mask().poly(_spline([(0.602, 0.262), (0.638, 0.318), (0.695, 0.356), (0.79, 0.346), (0.848, 0.318),
+                                      (0.854, 0.334), (0.80, 0.372), (0.70, 0.380), (0.635, 0.350), (0.596, 0.29)], closed=True, n=10))
     _paint_part(cv, surf, opening, np.array([0.17, 0.17, 0.18], np.float32), shade_mul=0.85,
-                modulate=lambda X, Y: 0.7 + 0.5 * np.clip((Y - 0.33) / 0.05, 0, 1))
-    collar = cv.mask().line(_spline([(0.60, 0.30), (0.645, 0.36), (0.70, 0.392), (0.80, 0.383), (0.858, 0.345)], n=16), 0.014)
-    _paint_part(cv, surf, collar, _mix(base, (1, 1, 1), 0.12), shade_mul=1.0, gloss=0.05)
+                modulate=lambda X, Y: 0.7 + 0.5 * np.clip((Y - 0.32) / 0.05, 0, 1))
+    collar = cv.mask().line(_spline([(0.594, 0.292), (0.637, 0.354), (0.70, 0.386), (0.80, 0.377), (0.860, 0.338)], n=16), 0.015)
+    _paint_part(cv, surf, collar, _mix(base, (1, 1, 1), 0.12), gloss=0.05)
     # tongue with a small woven tag
-    tongue = cv.mask().poly(_spline([(0.548, 0.352), (0.556, 0.285), (0.612, 0.268), (0.628, 0.302), (0.600, 0.37)], closed=True, n=8))
+    tongue = cv.mask().poly(_spline([(0.532, 0.340), (0.545, 0.272), (0.600, 0.256), (0.616, 0.292), (0.590, 0.36)], closed=True, n=8))
     _paint_part(cv, surf, tongue, _mix(base, (1, 1, 1), 0.06), shade_mul=1.02)
-    tag = cv.mask().poly([(0.566, 0.292), (0.601, 0.284), (0.607, 0.305), (0.572, 0.313)])
-    _paint_part(cv, surf, tag, accent, shade_mul=1.0)
-    # toe cap and heel overlays
-    toe = cv.mask().poly(_spline([(0.094, 0.645), (0.098, 0.595), (0.133, 0.550), (0.212, 0.518), (0.255, 0.512),
-                                  (0.275, 0.56), (0.26, 0.63), (0.24, 0.66)], n=10))
-    _paint_part(cv, surf, toe, _mix(base, (0, 0, 0), 0.12), shade_mul=1.0, gloss=0.06)
+    tag = cv.mask().poly([(0.556, 0.280), (0.592, 0.272), (0.598, 0.293), (0.562, 0.301)])
+    _paint_part(cv, surf, tag, accent)
+    # toe cap, heel counter and a side accent
+    toe = cv.mask().poly(_spline([(0.094, 0.645), (0.098, 0.593), (0.133, 0.548), (0.212, 0.511), (0.255, 0.505),
+                                  (0.278, 0.56), (0.262, 0.63), (0.24, 0.66)], n=10))
+    _paint_part(cv, surf, toe, overlay, gloss=0.06)
     heel = cv.mask().poly(_spline([(0.905, 0.41), (0.84, 0.44), (0.79, 0.53), (0.78, 0.66), (0.91, 0.66), (0.913, 0.53)], closed=True, n=10))
-    _paint_part(cv, surf, heel, _mix(base, (0, 0, 0), 0.12), shade_mul=1.0, gloss=0.06)
-    # side accent: a sweeping band
-    band_top = _spline([(0.30, 0.625), (0.45, 0.575), (0.62, 0.50), (0.78, 0.43)], n=16)
-    band_bot = _spline([(0.76, 0.47), (0.62, 0.545), (0.46, 0.612), (0.33, 0.648)], n=16)
+    _paint_part(cv, surf, heel, overlay, gloss=0.06)
+    band_top = _spline([(0.335, 0.630), (0.47, 0.585), (0.62, 0.515), (0.775, 0.440)], n=16)
+    band_bot = _spline([(0.778, 0.495), (0.64, 0.562), (0.49, 0.615), (0.36, 0.646)], n=16)
     band = cv.mask().poly(band_top + band_bot)
-    _paint_part(cv, surf, band, accent, shade_mul=1.0, gloss=0.1)
-    # eyestay with eyelets and laces
-    stay_top = _spline([(0.40, 0.445), (0.47, 0.414), (0.53, 0.378), (0.565, 0.342)], n=12)
-    stay = cv.mask().poly(stay_top + [(0.585, 0.362), (0.545, 0.405), (0.48, 0.445), (0.415, 0.476)])
-    _paint_part(cv, surf, stay, _mix(base, (0, 0, 0), 0.12), shade_mul=1.0)
+    _paint_part(cv, surf, band, accent, gloss=0.1)
+    # eyestay with eyelets, and laces crossing over the top of the foot
+    eyes = [(0.425 + i * 0.031, 0.468 - i * 0.0195 - 0.0012 * i * i) for i in range(5)]
+    stay = cv.mask().poly(_spline(
+        [(0.37, 0.468)] + [(x - 0.014, y - 0.05) for x, y in eyes[1:]] + [(0.575, 0.335), (0.592, 0.385)]
+        + [(x + 0.012, y + 0.026) for x, y in reversed(eyes)] + [(0.385, 0.497)], closed=True, n=6))
+    _paint_part(cv, surf, stay, overlay)
     holes = cv.mask()
-    eyes = [(0.432 + i * 0.03, 0.452 - i * 0.019 - 0.0025 * i * i) for i in range(5)]
     for x, y in eyes:
-        holes.ellipse(x + 0.004, y + 0.004, 0.0065, 0.0065)
-    _paint_lines(cv, surf, holes, (0.12, 0.12, 0.13), 0.9)
+        holes.ellipse(x, y, 0.0075, 0.0075)
+    _paint_lines(cv, surf, holes, (0.82, 0.82, 0.84), 1.0)
+    inner = cv.mask()
+    for x, y in eyes:
+        inner.ellipse(x, y, 0.0042, 0.0042)
+    _paint_lines(cv, surf, inner, (0.08, 0.08, 0.09), 1.0)
     laces = cv.mask()
-    for i, (x, y) in enumerate(eyes):
-        x0, y0 = x + 0.004, y + 0.004
-        laces.line([(x0, y0), (x0 - 0.018, y0 - 0.026), (x0 - 0.034, y0 - 0.032)], 0.0085)
-    lace_col = white if _luma(base) < 0.8 else _mix(base, (0, 0, 0), 0.3)
-    _paint_part(cv, surf, laces, lace_col, shade_mul=1.05, gloss=0.1)
+    for x, y in eyes:  # each strand runs from the eyelet up over the top of the foot
+        laces.line(_spline([(x, y), (x - 0.008, y - 0.026), (x - 0.010, y - 0.050)], n=6), 0.010)
+    bx, by = eyes[-1][0] - 0.004, eyes[-1][1] - 0.052  # the bow
+    laces.line(_spline([(bx, by), (bx - 0.04, by - 0.022), (bx - 0.052, by - 0.004), (bx - 0.03, by + 0.006), (bx, by)], n=8), 0.008)
+    laces.line(_spline([(bx, by), (bx + 0.012, by - 0.032), (bx + 0.03, by - 0.03), (bx + 0.026, by - 0.012), (bx, by)], n=8), 0.008)
+    laces.line(_spline([(bx, by), (bx - 0.02, by + 0.04), (bx - 0.012, by + 0.075)], n=8), 0.008)
+    laces.line(_spline([(bx, by), (bx + 0.008, by + 0.045), (bx + 0.024, by + 0.07)], n=8), 0.008)
+    lace_col = white if _luma(base) < 0.8 else _mix(base, (0, 0, 0), 0.35)
+    _paint_part(cv, surf, laces, lace_col, shade_mul=1.1, gloss=0.12,
+                modulate=lambda X, Y: 0.9 + 0.1 * np.cos((X + Y) * 2 * np.pi * 220))
     # pull tab
-    tab = cv.mask().line([(0.868, 0.338), (0.892, 0.300), (0.905, 0.336)], 0.011)
-    _paint_part(cv, surf, tab, accent, shade_mul=1.0)
+    tab = cv.mask().poly(_spline([(0.862, 0.345), (0.868, 0.292), (0.888, 0.284), (0.902, 0.300), (0.905, 0.352)], closed=True, n=8))
+    _paint_part(cv, surf, tab, accent, shade_mul=1.0, gloss=0.05)
     # stitching along the overlays
     st = cv.mask()
-    st.dashed(_spline([(0.102, 0.600), (0.137, 0.560), (0.212, 0.530), (0.246, 0.525), (0.262, 0.565), (0.25, 0.63)], n=12), 0.0022, 0.007, 0.004)
+    st.dashed(_spline([(0.102, 0.598), (0.137, 0.558), (0.212, 0.523), (0.248, 0.518), (0.266, 0.562), (0.252, 0.63)], n=12), 0.0022, 0.007, 0.004)
     st.dashed(_spline([(0.898, 0.425), (0.848, 0.452), (0.80, 0.535), (0.792, 0.64)], n=12), 0.0022, 0.007, 0.004)
-    st.dashed(_spline([(0.32, 0.64), (0.46, 0.596), (0.62, 0.522), (0.765, 0.452)], n=12), 0.0022, 0.007, 0.004)
+    st.dashed(_spline([(0.36, 0.632), (0.48, 0.593), (0.63, 0.524), (0.765, 0.458)], n=12), 0.0022, 0.007, 0.004)
     _paint_lines(cv, surf, st, _mix(base, (1, 1, 1), 0.5) if _luma(base) < 0.5 else dark, 0.55)
 
     # sole: dark rubber outsole with tread, white midsole with a groove
@@ -1010,7 +1037,7 @@ def _draw_shoe(cv: _Canvas, base: np.ndarray) -> None:
     X, Y = cv.grid(ob)
     rubber = np.array([0.20, 0.19, 0.18], np.float32) if _luma(base) > 0.2 else np.array([0.55, 0.42, 0.30], np.float32)
     tread = 1 - 0.35 * (np.cos(X * 2 * np.pi * 95) > 0.55) * (Y > 0.712)
-    cv.paint_lit(ob, om, rubber, (0.95 - 1.2 * np.clip(Y - 0.69, 0, 0.1)) * tread + 0 * X)
+    cv.paint_lit(ob, om, rubber, (0.95 - 1.2 * np.clip(Y - 0.69, 0, 0.1)) * tread)
     msurf = _relief(cv, midsole, 0.012, depth=0.6, ambient=0.45, shininess=18)
     X, Y = cv.grid(msurf.bbox)
     grad = 1.02 - 1.0 * np.clip(Y - 0.66, 0, 0.1)
@@ -1189,9 +1216,9 @@ def draw_reference_palette(name: str, size: int = 512) -> Image.Image:
     Y = np.broadcast_to(y, (n, n))
     noise = _smooth_noise(rng, n, n, n / 24)
 
-    def over(img, m, col):
+    def over(img, m, col):  # col in 0-255
         m = np.clip(m, 0, 1)[..., None]
-        return img * (1 - m) + np.asarray(col, np.float32) * m
+        return img * (1 - m) + (np.asarray(col, np.float32) / 255.0) * m
 
     if name == "sunset":
         horizon = 0.64

@@ -57,6 +57,8 @@ def test_the_job_id_is_deterministic_and_valid_for_rq():
     a = job_id_for(7, "42", "image", "ab" * 32)
     assert a == job_id_for(7, "42", "image", "ab" * 32)
     assert a != job_id_for(7, "43", "image", "ab" * 32)
+    assert a == job_id_for(7, "42", "image", "ab" * 32, "imagegen")  # "default" is the imagegen queue
+    assert a != job_id_for(7, "42", "image", "ab" * 32, "high")
     assert a.replace("-", "").replace("_", "").isalnum()
 
 
@@ -120,7 +122,7 @@ def test_request_variants_reuses_identical_requests(redis_conn):
     other = imagegen.request_variants(image, "image", [styles["vintage"]], strength=0.8)
     assert [v.pk for v in first] == [v.pk for v in again]
     assert other[0].pk != first[0].pk
-    assert first[0].queue == "high" and first[0].parameters["strength"] == 0.5
+    assert first[0].queue == "imagegen-high" and first[0].parameters["strength"] == 0.5
     with pytest.raises(ValueError, match="Unknown option"):
         imagegen.request_variants(image, "image", [styles["vintage"]], colour=1)
 

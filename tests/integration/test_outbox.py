@@ -62,7 +62,7 @@ def test_duplicate_enqueue_and_two_workers_render_each_variant_once(redis_conn, 
     # The same job pushed three more times, past the live-job check, onto a real queue.
     queue: Queue = get_queue("default")
     for _ in range(3):
-        queue.enqueue(JOB_FUNCTION, *key, job_id=job_id_for(*key))
+        queue.enqueue(JOB_FUNCTION, *key, job_id=job_id_for(*key))  # same id as the upload's job
     assert enqueue_source(*key) == job_id_for(*key)  # a live job: not queued again
     start_worker()
     start_worker()

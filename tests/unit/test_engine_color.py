@@ -74,3 +74,16 @@ def test_rgb_to_lab_is_differentiable():
     rgb = torch.rand(3, 4, 4, requires_grad=True)
     rgb_to_lab(rgb).sum().backward()
     assert torch.isfinite(rgb.grad).all()
+
+
+def test_lab_to_rgb_in_gamut_keeps_lightness_and_hue():
+    from imagegen.engine.color import lab_to_rgb_in_gamut
+
+    lab = torch.tensor([[60.0, 0.0, -120.0], [50.0, 20.0, 10.0], [120.0, 0.0, 0.0]], dtype=torch.float64)
+    rgb = lab_to_rgb_in_gamut(lab, dim=-1)
+    assert rgb.min() >= 0 and rgb.max() <= 1
+    back = rgb_to_lab(rgb, dim=-1)
+    assert abs(float(back[0, 0]) - 60.0) < 0.05  # same L, less chroma
+    assert abs(float(torch.atan2(back[0, 2], back[0, 1])) - float(torch.atan2(lab[0, 2], lab[0, 1]))) < 0.01
+    assert torch.allclose(back[1], lab[1], atol=1e-6)  # in-gamut colour untouched
+    assert torch.allclose(rgb[2], torch.ones(3, dtype=torch.float64))  # L clamped to 100

@@ -111,6 +111,15 @@ def test_i_and_f_modes():
     assert img.rgb[1, 0].tolist() == pytest.approx([0.0, 0.25, 1.0], abs=1e-6)
 
 
+def test_lab_tiff_and_binary_formats_that_look_like_text():
+    img = decode(save(PILImage.new("LAB", (4, 4), (136, 208, 195)), "TIFF"))  # L 53, a 80, b 67
+    r, g, b = px(img, 0, 0)
+    assert r > 0.95 and g < 0.05 and b < 0.05  # sRGB red
+    # a TGA header is valid UTF-8: it must still decode, not be rejected as "text"
+    img = decode(save(PILImage.new("LA", (4, 4), (1, 2)), "TGA"))
+    assert img.has_alpha and img.info["format"] == "TGA"
+
+
 def _linear_rgb_profile() -> bytes:
     """A minimal ICC v2 RGB profile with sRGB primaries but a linear (gamma 1) curve."""
 

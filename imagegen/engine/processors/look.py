@@ -12,6 +12,7 @@ transparent background of a product photo must not count as "colour of the photo
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import torch
@@ -71,6 +72,17 @@ def mkl_transfer(lab: torch.Tensor, src: torch.Tensor, ref: torch.Tensor) -> tor
     return out.to(lab.dtype).reshape(lab.shape)
 
 
+@lru_cache(maxsize=8)
+def _reference_pixels(reference: bytes) -> torch.Tensor:
+    """Opaque Lab pixels of a reference image (cached: a style renders many products)."""
+    try:
+        ref = resize_to_fit(decode(reference), _REFERENCE_SIZE)
+    except DecodeError as exc:
+        raise ParameterError(f"The style's reference image could not be read: {exc}") from exc
+    with torch.inference_mode(False):  # a cached tensor must stay usable outside inference mode
+        return opaque_pixels(rgb_to_lab(ref.rgb), ref.alpha).clone()
+
+
 def _fit_gamut(lab: torch.Tensor, alpha: torch.Tensor | None, target_mean: torch.Tensor) -> torch.Tensor:
     """Map into the sRGB gamut, then re-centre: desaturating out-of-gamut pixels drags the
     mean away from the reference's, so shift the whole image back by the error."""
@@ -101,17 +113,9 @@ class LookProcessor(Processor):
             raise ParameterError(
                 "The 'look' processor needs a reference photo; upload one on the style."
             )
-        try:
-            ref = resize_to_fit(decode(reference), _REFERENCE_SIZE)
-        except DecodeError as exc:
-            raise ParameterError(f"The style's reference image could not be read: {exc}") from exc
-
-        device = image.rgb.device
+        ref_px = _reference_pixels(bytes(reference)).to(image.rgb.device)
         lab = rgb_to_lab(image.rgb.float())
-        ref_lab = rgb_to_lab(ref.rgb.to(device))
-        ref_alpha = None if ref.alpha is None else ref.alpha.to(device)
         src_px = opaque_pixels(lab, image.alpha)
-        ref_px = opaque_pixels(ref_lab, ref_alpha)
 
         if params["method"] == "mkl":
             out = mkl_transfer(lab, src_px, ref_px)

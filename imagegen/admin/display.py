@@ -1,0 +1,42 @@
+"""HTML fragments shared by the admin pages (rendered from rows, never from storage)."""
+from __future__ import annotations
+
+from django.template.loader import render_to_string
+from django.utils.html import format_html
+
+from ..models import Variant
+
+# Figures shown on a variant card, with their labels.
+FIGURES = {
+    "content_ssim": "content SSIM",
+    "style_distance": "style distance",
+    "delta_e_product": "ΔE2000 product",
+    "psnr": "PSNR dB",
+}
+
+
+def thumbnail(variant: Variant, size: int = 96) -> str:
+    if variant.status == Variant.Status.READY and variant.file:
+        return format_html(
+            '<img src="{}" alt="{}" style="max-width:{}px;max-height:{}px;border-radius:4px">', variant.url, variant.spec_name, size, size
+        )
+    return "—"
+
+
+def figures(variant: Variant) -> list[tuple[str, str]]:
+    rows = []
+    for key, label in FIGURES.items():
+        value = (variant.metrics or {}).get(key)
+        if isinstance(value, (int, float)):
+            rows.append((label, f"{value:.3g}"))
+    total = sum(v for v in (variant.timings or {}).values() if isinstance(v, (int, float)))
+    if total:
+        rows.append(("time", f"{total} ms"))
+    return rows
+
+
+def variants_panel(variants: list[Variant], original_url: str, status_url: str) -> str:
+    cards = [{"v": v, "figures": figures(v)} for v in variants]
+    return render_to_string(
+        "imagegen/admin/variants_panel.html", {"cards": cards, "original_url": original_url, "status_url": status_url}
+    )

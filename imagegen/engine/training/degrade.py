@@ -1,0 +1,75 @@
+"""Self-supervision for enhancement: turn the shop's own images into (low-res, original) pairs.
+
+A high-resolution crop is blurred (Gaussian, sigma in pixels of the high-res image), reduced
+4x (bicubic with antialiasing) and JPEG-compressed (Pillow, 4:2:0), as a cheap camera,
+a thumbnail and a re-saved upload would do. Training draws the three settings at random
+per image; evaluation uses one fixed setting (``EVAL_DEGRADATION``) so figures compare.
+"""
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image as PILImage
+
+from ..networks.enhance import SCALE
+
+__all__ = ["degrade", "random_degrade", "EVAL_DEGRADATION", "upscale_pil"]
+
+EVAL_DEGRADATION = {"sigma": 0.8, "quality": 80}
+SIGMA_RANGE = (0.2, 1.4)
+QUALITY_RANGE = (60, 95)
+
+
+def _blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    radius = max(1, math.ceil(3 * sigma))
+    t = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
+    k = torch.exp(-0.5 * (t / sigma) ** 2)
+    k = k / k.sum()
+    c = x.shape[1]
+    x = F.pad(x, (radius, radius, radius, radius), mode="reflect")
+    x = F.conv2d(x, k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    return F.conv2d(x, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+
+
+def _jpeg(x: torch.Tensor, quality: int) -> torch.Tensor:
+    array = (x.clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
+    buf = io.BytesIO()
+    PILImage.fromarray(array).save(buf, "JPEG", quality=int(quality))
+    decoded = np.asarray(PILImage.open(io.BytesIO(buf.getvalue())).convert("RGB"), dtype=np.float32) / 255.0
+    return torch.from_numpy(decoded).permute(2, 0, 1).to(x.device)
+
+
+def degrade(hr: torch.Tensor, *, sigma: float, quality: int) -> torch.Tensor:
+    """One image (3, H, W) in 0..1, H and W divisible by 4 -> (3, H/4, W/4) in 0..1."""
+    if hr.shape[-1] % SCALE or hr.shape[-2] % SCALE:
+        raise ValueError(f"image sides must be divisible by {SCALE}, got {tuple(hr.shape[-2:])}")
+    x = hr[None].float()
+    if sigma > 0:
+        x = _blur(x, sigma)
+    size = (hr.shape[-2] // SCALE, hr.shape[-1] // SCALE)
+    low = F.interpolate(x, size=size, mode="bicubic", antialias=True, align_corners=False)[0].clamp(0, 1)
+    return _jpeg(low, quality)
+
+
+def random_degrade(batch: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """A batch (N, 3, H, W) degraded with settings drawn from ``g`` per image."""
+    out = []
+    for hr in batch:
+        u = torch.rand(2, generator=g).tolist()
+        sigma = SIGMA_RANGE[0] + u[0] * (SIGMA_RANGE[1] - SIGMA_RANGE[0])
+        quality = round(QUALITY_RANGE[0] + u[1] * (QUALITY_RANGE[1] - QUALITY_RANGE[0]))
+        out.append(degrade(hr, sigma=sigma, quality=quality))
+    return torch.stack(out)
+
+
+def upscale_pil(low: torch.Tensor, method: str) -> torch.Tensor:
+    """Classical 4x upscaling with Pillow ("bicubic" or "lanczos") of (3, h, w) in 0..1."""
+    resample = {"bicubic": PILImage.Resampling.BICUBIC, "lanczos": PILImage.Resampling.LANCZOS}[method]
+    array = (low.clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
+    pil = PILImage.fromarray(array)
+    up = pil.resize((pil.width * SCALE, pil.height * SCALE), resample)
+    return torch.from_numpy(np.asarray(up, dtype=np.float32) / 255.0).permute(2, 0, 1)
