@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run migrate seed test test-unit test-integration bench clean
+.PHONY: install browser run migrate seed test test-unit test-integration bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,15 @@ seed: migrate
 run: seed
 	$(PY) -m shop.devrun
 
-test: install
+test: install browser
 	$(PY) -m pytest
+
+# Debian's Chromium for the browser tests (root with apt only; otherwise those tests skip and say why).
+browser:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || true; \
+	fi
 
 test-unit: install
 	$(PY) -m pytest tests/unit

@@ -19,8 +19,10 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import FieldDoesNotExist
 from django.core.files.storage import Storage
 from django.db import models
 from django.utils import timezone
@@ -110,7 +112,7 @@ def _missing_objects(model: type[models.Model] | None, field_name: str, object_i
         return sorted(object_ids)  # the model is no longer installed
     try:
         model._meta.get_field(field_name)
-    except models.FieldDoesNotExist:
+    except FieldDoesNotExist:
         return sorted(object_ids)
     pk = model._meta.pk
     present: set[str] = set()
@@ -180,4 +182,4 @@ def cleanup(*, delete: bool = False, min_age: int = 3600) -> CleanupReport:
 
 
 def _aware(moment: datetime) -> datetime:
-    return moment if timezone.is_aware(moment) else timezone.make_aware(moment, timezone.utc)
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment, dt_timezone.utc)

@@ -40,6 +40,21 @@ DEFAULTS: dict[str, Any] = {
     "BACKGROUND": (255, 255, 255),
     # Publish ready variants automatically (otherwise an admin approves them).
     "AUTO_PUBLISH": True,
+    # REST API (imagegen.api, docs/api.md). Dotted path of visible(user, queryset) -> queryset:
+    # which source objects a non-staff user (or anonymous) may see; None: every source.
+    "API_SOURCE_VISIBILITY": None,
+    # Extra variant filters by a source's parent, e.g. {"product": {"shop.productimage": "product"}}
+    # gives ?product=42 (ProductImage rows whose product is 42).
+    "API_PARENT_FILTERS": {},
+    "API_MAX_SOURCES": 50,  # sources in one POST jobs/ request
+    "API_REQUEST_RATE": "60/hour",  # work-creating requests per user (DRF rate syntax); None: no limit
+    "API_RETRY_AFTER": 5,  # seconds clients are told to wait before polling a pending variant again
+    # Webhooks: callbacks are POSTed, signed with HMAC-SHA256, only to hosts in the allow-list.
+    "WEBHOOK_SECRET": "",
+    "WEBHOOK_ALLOWED_HOSTS": [],  # like ALLOWED_HOSTS: "hooks.example.com", ".example.com"
+    "WEBHOOK_TIMEOUT": 10,  # seconds per delivery attempt
+    "WEBHOOK_RETRY_DELAYS": [10, 60, 300, 1800, 7200],  # seconds before each retry
+    "WEBHOOK_QUEUE": "high",
 }
 
 

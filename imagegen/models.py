@@ -121,3 +121,6 @@ class Variant(models.Model):
         if self.started_at and self.finished_at:
             return int((self.finished_at - self.started_at).total_seconds() * 1000)
         return None
+
+
+from .variant_requests import VariantRequest  # noqa: E402,F401  (API requests and their webhooks)

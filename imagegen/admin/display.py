@@ -35,8 +35,17 @@ def figures(variant: Variant) -> list[tuple[str, str]]:
     return rows
 
 
+OPTIONS = ("strength", "preserve_colors", "preserve_product")
+
+
+def options(variant: Variant) -> str:
+    """The restyle options that tell two variants of one style apart (e.g. "strength 0.8")."""
+    params = variant.parameters or {}
+    return ", ".join(f"{key.replace('_', ' ')} {params[key]}" for key in OPTIONS if key in params)
+
+
 def variants_panel(variants: list[Variant], original_url: str, status_url: str) -> str:
-    cards = [{"v": v, "figures": figures(v)} for v in variants]
+    cards = [{"v": v, "figures": figures(v), "options": options(v)} for v in variants]
     return render_to_string(
         "imagegen/admin/variants_panel.html", {"cards": cards, "original_url": original_url, "status_url": status_url}
     )

@@ -60,6 +60,13 @@ class OnnxWeights:
     sha256: str
     tensors: dict[str, torch.Tensor] = field(default_factory=dict)
     quant: dict[str, QuantSpec] = field(default_factory=dict)
+    # weight initializer name -> bias initializer name, for every Conv node that has a bias
+    conv_bias: dict[str, str] = field(default_factory=dict)
+
+    def bias_for(self, weight_name: str) -> torch.Tensor | None:
+        """The bias of the Conv whose weight is ``weight_name`` (None when it has none)."""
+        name = self.conv_bias.get(weight_name)
+        return None if name is None else self.tensor(name)
 
     def tensor(self, name: str) -> torch.Tensor:
         try:
@@ -121,7 +128,11 @@ def read_onnx(path: str | Path) -> OnnxWeights:
     for name, value in inits.items():
         if value.dtype.kind == "f":
             out.tensors[name] = torch.from_numpy(np.ascontiguousarray(value, dtype=np.float32))
+    dequantised_from = {n.output[0]: n.input[0] for n in graph.node if n.op_type == "DequantizeLinear"}
     for node in graph.node:
+        if node.op_type == "Conv" and len(node.input) > 2 and node.input[2]:
+            weight = dequantised_from.get(node.input[1], node.input[1])
+            out.conv_bias[weight] = dequantised_from.get(node.input[2], node.input[2])
         if node.op_type == "DequantizeLinear" and node.input[0] in inits:
             axis = next((a.i for a in node.attribute if a.name == "axis"), 1)
             zp = inits[node.input[2]] if len(node.input) > 2 and node.input[2] else None

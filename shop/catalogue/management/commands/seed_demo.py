@@ -217,7 +217,8 @@ class Command(BaseCommand):
                 with Image.open(io.BytesIO(data)) as probe:  # verify() leaves the image unusable
                     probe.load()
             except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-                self.stderr.write(f"Skipping {path.name}: not an image Pillow can open ({exc}).")
+                reason = str(exc).split(" <_io.")[0] or type(exc).__name__  # drop the BytesIO repr
+                self.stderr.write(self.style.WARNING(f"Skipping {path.name}: Pillow cannot open it ({reason})."))
                 continue
             name = _title_from_stem(path.stem)
             with transaction.atomic():
@@ -243,7 +244,7 @@ class Command(BaseCommand):
 
     @staticmethod
     def _import_slug(path: Path) -> str:
-        slug = slugify(path.stem)[:50]
+        slug = slugify(path.stem.replace("_", "-"))[:50].strip("-")
         return slug or f"imported-{zlib.crc32(path.name.encode()):08x}"
 
     # ----------------------------------------------------------------------------------------
