@@ -14,3 +14,7 @@ class ImagegenConfig(AppConfig):
         # Each installed app's imagegen.py registers its sources (as admin.py does for the admin).
         autodiscover_modules("imagegen")
         connect_source_models()
+        # API requests: completion and webhooks follow variant_ready/variant_failed (in workers too).
+        from .completion import connect_signals as connect_request_signals
+
+        connect_request_signals()

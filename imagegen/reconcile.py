@@ -60,4 +60,8 @@ def reconcile(*, older_than: int | None = None) -> ReconcileReport:
             report.unreachable = True
             break
         report.requeued_jobs += 1
+    # API requests: completions whose signal was missed, and webhook deliveries that are due.
+    from .completion import reconcile_requests
+
+    reconcile_requests()
     return report

@@ -56,13 +56,14 @@ def s3_options(env: Mapping[str, str], *, variants: bool) -> dict[str, Any]:
         # Variants are content-addressed: the same name always holds the same bytes, so
         # overwriting is safe and skips a HEAD per save. Uploads must never overwrite.
         "file_overwrite": variants,
+        # Signature V4 for signed URLs: botocore may otherwise presign with the retired V2.
+        "signature_version": env.get("AWS_S3_SIGNATURE_VERSION") or "s3v4",
     }
     optional = {
         "endpoint_url": env.get("AWS_S3_ENDPOINT_URL"),
         "region_name": env.get("AWS_S3_REGION_NAME"),
         "custom_domain": pick("IMAGEGEN_VARIANT_CUSTOM_DOMAIN", "AWS_S3_CUSTOM_DOMAIN"),
         "addressing_style": env.get("AWS_S3_ADDRESSING_STYLE"),
-        "signature_version": env.get("AWS_S3_SIGNATURE_VERSION"),
         "default_acl": pick("IMAGEGEN_VARIANT_ACL", "AWS_DEFAULT_ACL"),
     }
     options.update({key: value for key, value in optional.items() if value})

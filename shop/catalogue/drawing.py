@@ -174,14 +174,6 @@ def _mix(a: np.ndarray, b: Sequence[float], t: float) -> np.ndarray:
     return (a * (1 - t) + np.asarray(b, dtype=np.float32) * t).astype(np.float32)
 
 
-def _tone(base: np.ndarray, shade: np.ndarray, gloss: np.ndarray | float = 0.0) -> np.ndarray:
-    """Light a flat colour: ``shade`` < 1 darkens, > 1 and ``gloss`` push towards white."""
-    s1 = np.minimum(shade, 1.0)
-    s2 = np.maximum(shade - 1.0, 0.0) * 0.55 + gloss
-    s2 = np.minimum(s2, 1.0)
-    return base[None, None, :] * (s1 - s2 * s1)[..., None] + s2[..., None]
-
-
 # --------------------------------------------------------------------------------------------
 # canvas
 # --------------------------------------------------------------------------------------------
@@ -293,8 +285,9 @@ class _Canvas:
         A += (1.0 - A) * a
 
     def paint_lit(self, bbox: BBox, m: np.ndarray, base: np.ndarray, shade: np.ndarray, gloss=0.0, opacity: float = 1.0) -> None:
-        """Paint a flat colour lit by ``shade`` (see :func:`_tone`) without building the
-        intermediate RGB array."""
+        """Paint the flat colour ``base`` lit by ``shade``: below 1 it darkens the colour,
+        above 1 (and ``gloss``, a specular term) it pushes it towards white. Computed per channel,
+        without building an intermediate RGB array."""
         x0, y0, x1, y1 = bbox
         a = m if opacity == 1.0 else m * np.float32(opacity)
         s1 = np.minimum(shade, 1.0)
@@ -521,8 +514,6 @@ def _draw_tshirt(cv: _Canvas, base: np.ndarray) -> None:
     )
     hem = _spline([(cx + 0.212, 0.862), (cx + 0.1, 0.869), (cx, 0.871), (cx - 0.1, 0.869), (cx - 0.212, 0.862)])
     left = list(reversed(_mirror(right, cx)))
-    back_neck = _arc(cx, ntop, nr, 0.016, math.pi, 0.0, 24)[1:-1][::-1]
-    back_neck = [(x, y) for x, y in back_neck]
     outline = right + hem[1:-1] + left + _arc(cx, ntop, nr, 0.014, math.pi, 2 * math.pi, 24)[1:-1]
     body = cv.mask().poly(outline)
     cv.drop_shadow(body, 0.012, 0.022, 0.018, 0.30)
@@ -784,9 +775,9 @@ def _draw_mug(cv: _Canvas, base: np.ndarray) -> None:
     circ = np.sqrt(np.clip(1 - u * u, 0, 1))
     side = (R - np.abs(dx)) * S
     bottom_edge = yb + ry * circ
-    sd_rect = np.minimum(side, np.minimum((bottom_edge - Y) * S, (Y - yt) * S + 1e6 * 0))
+    sd_rect = np.minimum(side, np.minimum((bottom_edge - Y) * S, (Y - yt) * S))
     ell = (1 - np.sqrt((dx / R) ** 2 + ((Y - yt) / ry) ** 2)) * ry * S
-    sd = np.maximum(np.minimum(sd_rect, (Y - yt + ry) * S), ell)
+    sd = np.maximum(sd_rect, ell)  # the side wall plus the top ellipse
     m = _sd_mask(sd)
     diff, hv = _lathe_light(u)
     yy = np.clip((Y - yt) / (yb - yt), 0, 1)
@@ -805,8 +796,8 @@ def _draw_mug(cv: _Canvas, base: np.ndarray) -> None:
     X, Y = cv.grid(bbox)
     dx = X - cx
     rim_sd = (1 - np.sqrt((dx / R) ** 2 + ((Y - yt) / ry) ** 2)) * ry * S
-    rim_col = _tone(glaze_in, 0.98 + 0.1 * np.clip(-(X - cx) / R, 0, 1) + 0 * Y)
-    cv.paint(bbox, _sd_mask(rim_sd), rim_col)
+    rim_shade = np.broadcast_to(0.98 + 0.1 * np.clip(-(X - cx) / R, 0, 1), rim_sd.shape)
+    cv.paint_lit(bbox, _sd_mask(rim_sd), glaze_in, rim_shade)
     in_sd = (1 - np.sqrt((dx / ri) ** 2 + ((Y - yt) / ryi) ** 2)) * ryi * S
     v = np.clip((Y - (yt - ryi)) / (2 * ryi), 0, 1)
     ui = np.clip(dx / ri, -1, 1)
@@ -1295,9 +1286,9 @@ def _apply_look(name: str, rgb: np.ndarray) -> np.ndarray:
     lum = (rgb @ _LUMA)[..., None]
     if name == "vintage":
         # lower saturation, gentle S-curve, faded blacks, warm highlights, cooler shadows
-        out = lum + (rgb - lum) * 0.72
-        out = out + 0.12 * out * (1 - out) * (2 * out - 1) * -1 + 0.0
-        out = 0.07 + 0.88 * out
+        out = lum + (rgb - lum) * 0.72  # desaturate
+        out = out - 0.12 * out * (1 - out) * (2 * out - 1)  # flatten the contrast a little
+        out = 0.07 + 0.88 * out  # faded blacks, soft whites
         hi = _smoothstep(0.4, 1.0, lum)
         out = out + hi * np.array([0.045, 0.015, -0.05]) + (1 - hi) * np.array([-0.01, 0.0, 0.02])
     elif name == "cool":

@@ -127,7 +127,7 @@ def read_onnx(path: str | Path) -> OnnxWeights:
     out = OnnxWeights(path=str(path), sha256=hashlib.sha256(data).hexdigest())
     for name, value in inits.items():
         if value.dtype.kind == "f":
-            out.tensors[name] = torch.from_numpy(np.ascontiguousarray(value, dtype=np.float32))
+            out.tensors[name] = torch.from_numpy(np.array(value, dtype=np.float32))
     dequantised_from = {n.output[0]: n.input[0] for n in graph.node if n.op_type == "DequantizeLinear"}
     for node in graph.node:
         if node.op_type == "Conv" and len(node.input) > 2 and node.input[2]:

@@ -146,7 +146,7 @@ class GanTrainer(Trainer):
         self._update_ema()
 
         accuracy = ((real_logits > 0).float().mean() + (fake_logits < 0).float().mean()) / 2
-        return {"loss_d": float(loss_d), "loss_g": float(loss_g), "d_accuracy": float(accuracy)}
+        return {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "d_accuracy": accuracy.item()}
 
     @torch.no_grad()
     def _update_ema(self) -> None:

@@ -1,0 +1,122 @@
+"""End to end: save() → ready variant with a real worker on real Redis.
+
+- latency: median time from ProductImage.save() to a ready "sketch" variant (N uploads, one at a time);
+- throughput: variants/s for a batch of uploads, imagegen's worker vs rq's stock forking
+  worker running the same job, side by side in one run.
+
+    .venv/bin/python -m benchmarks.bench_e2e [--latency-n 20] [--batch 100]
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import time
+from pathlib import Path
+
+from .common import isolated_env, median, setup_django, start, stop, write_results, write_section
+
+
+def image_bytes(seed: int, size: int = 512) -> bytes:
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(seed)
+    img = Image.new("RGB", (size, size), tuple(int(c) for c in rng.integers(200, 255, 3)))
+    draw = ImageDraw.Draw(img)
+    for _ in range(6):
+        box = sorted(rng.integers(0, size, 2)), sorted(rng.integers(0, size, 2))
+        draw.ellipse([box[0][0], box[1][0], box[0][1] + 1, box[1][1] + 1], fill=tuple(int(c) for c in rng.integers(0, 255, 3)))
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def upload(product, data: bytes):
+    from django.core.files.base import ContentFile
+
+    from shop.catalogue.models import ProductImage
+
+    image = ProductImage(product=product)
+    image.image.save("bench.png", ContentFile(data), save=True)
+    return image
+
+
+def wait_ready(ids: set[str], timeout: float = 600) -> None:
+    from imagegen.models import Variant
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if Variant.objects.filter(object_id__in=ids).exclude(status__in=["ready", "failed"]).count() == 0:
+            return
+        time.sleep(0.005)
+    raise TimeoutError("variants did not finish")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--latency-n", type=int, default=20)
+    parser.add_argument("--batch", type=int, default=100)
+    args = parser.parse_args()
+
+    env = isolated_env()
+    setup_django(env)
+    import django_rq
+
+    from shop.catalogue.models import Category, Product
+
+    django_rq.get_connection("imagegen").flushdb()
+    product = Product.objects.create(category=Category.objects.create(name="Bench", slug="bench"), name="Bench", slug="bench", price=1)
+    logs = Path(env["MEDIA_ROOT"]).parent
+
+    def run_worker(args: list[str]):
+        proc = start(args, env, logs / f"{args[0]}.log")
+        warm = upload(product, image_bytes(10_000 + len(args)))  # wait until it serves (torch loaded)
+        wait_ready({str(warm.pk)}, timeout=120)
+        return proc
+
+    results = {}
+    # Latency: one upload at a time.
+    proc = run_worker(["imagegen_worker"])
+    latencies = []
+    for i in range(args.latency_n):
+        t0 = time.perf_counter()
+        image = upload(product, image_bytes(i))
+        wait_ready({str(image.pk)})
+        latencies.append(time.perf_counter() - t0)
+    results["latency_s"] = {"median": median(latencies), "min": min(latencies), "max": max(latencies), "n": len(latencies)}
+
+    # Throughput: a batch, imagegen worker vs stock forking rqworker, same job.
+    def batch(seed0: int) -> float:
+        t0 = time.perf_counter()
+        ids = {str(upload(product, image_bytes(seed0 + i)).pk) for i in range(args.batch)}
+        wait_ready(ids)
+        return args.batch / (time.perf_counter() - t0)
+
+    rates = {"imagegen_worker": [], "rqworker": []}
+    rates["imagegen_worker"].append(batch(100_000))
+    stop(proc)
+    proc = run_worker(["rqworker", "imagegen-high", "imagegen", "imagegen-bulk"])
+    rates["rqworker"].append(batch(200_000))
+    stop(proc)
+    results["throughput_variants_per_s"] = {k: median(v) for k, v in rates.items()}
+    results["batch"] = args.batch
+    results["ratio_imagegen_vs_rqworker"] = results["throughput_variants_per_s"]["imagegen_worker"] / results["throughput_variants_per_s"]["rqworker"]
+    path = write_results("e2e", results)
+    lat, thr = results["latency_s"], results["throughput_variants_per_s"]
+    write_section(
+        "e2e",
+        f"""## End to end: save() → ready variant
+
+`.venv/bin/python -m benchmarks.bench_e2e --latency-n {args.latency_n} --batch {args.batch}` (SQLite, local files, real Redis, one worker, 512×512 PNG uploads, the registered "sketch" spec, WebP output). JSON: `{path.relative_to(path.parents[2])}`.
+
+| measure | imagegen worker | stock `rqworker` (forks per job) | ratio |
+|---|---|---|---|
+| save() → ready, median of {lat['n']} | {lat['median'] * 1000:.0f} ms (min {lat['min'] * 1000:.0f}, max {lat['max'] * 1000:.0f}) | | |
+| {args.batch} uploads, variants/s | {thr['imagegen_worker']:.2f} | {thr['rqworker']:.2f} | {results['ratio_imagegen_vs_rqworker']:.2f}× |
+""",
+    )
+    print(path.read_text())
+
+
+if __name__ == "__main__":
+    main()
