@@ -31,7 +31,7 @@ def check_settings(app_configs=None, **kwargs) -> list:
         errors.append(Error(f"IMAGEGEN['STORAGE'] = {conf.STORAGE!r} is not an alias in settings.STORAGES.", id="imagegen.E003"))
     if str(conf.DEFAULT_FORMAT).lower() not in FORMATS:
         errors.append(Error(f"IMAGEGEN['DEFAULT_FORMAT'] = {conf.DEFAULT_FORMAT!r} is not one of {sorted(FORMATS)}.", id="imagegen.E004"))
-    for key in ("JOB_TIMEOUT", "RECONCILE_AFTER", "RECONCILE_INTERVAL", "MAX_ATTEMPTS", "MAX_SOURCE_BYTES", "MAX_SOURCE_PIXELS"):
+    for key in ("JOB_TIMEOUT", "WORKER_HEARTBEAT_TTL", "RECONCILE_AFTER", "RECONCILE_INTERVAL", "MAX_ATTEMPTS", "MAX_SOURCE_BYTES", "MAX_SOURCE_PIXELS"):
         value = getattr(conf, key)
         if not isinstance(value, int) or value <= 0:
             errors.append(Error(f"IMAGEGEN[{key!r}] must be a positive integer, not {value!r}.", id="imagegen.E005"))

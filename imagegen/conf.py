@@ -24,6 +24,8 @@ DEFAULTS: dict[str, Any] = {
     "RECONCILE_AFTER": 60,
     # How often (seconds) each imagegen worker runs reconcile.
     "RECONCILE_INTERVAL": 30,
+    # Seconds without a heartbeat after which a worker counts as dead and its work is redone.
+    "WORKER_HEARTBEAT_TTL": 15,
     # Transient failures (storage, OOM) are retried this many times before the row fails.
     "MAX_ATTEMPTS": 3,
     # Alias in settings.STORAGES where variant files are written.

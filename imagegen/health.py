@@ -99,7 +99,7 @@ def workers(request: HttpRequest) -> JsonResponse:
         "workers": len(found),
         # Queues nobody serves: expected for imagegen-train without GPU training hosts.
         "queues": queues,
-        "unserved": sorted(name for name, count in queues.items() if not count),
+        "unserved": [name for name, count in queues.items() if not count],
     }
     user = getattr(request, "user", None)
     if user is not None and user.is_staff:

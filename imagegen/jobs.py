@@ -15,12 +15,13 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import F
 from django.utils import timezone
+from rq.timeouts import JobTimeoutException
 
 from .conf import conf
 from .engine.errors import ImageTooLargeError
 from .models import Variant
 from .signals import variant_failed, variant_ready
-from .storage import save_content
+from .storage import save_content, variant_storage
 
 logger = logging.getLogger(__name__)
 
@@ -100,9 +101,23 @@ def _process_pending(content_type_id: int, object_id: str, field_name: str, sour
     decode_ms = _ms(t0)
 
     references: dict[int, bytes] = {}
-    for variant in claimed:
-        outcome = _render_one(engine, variant, image, references, {"read_ms": read_ms, "decode_ms": decode_ms})
-        summary[outcome] += 1
+    try:
+        for variant in claimed:
+            outcome = _render_one(engine, variant, image, references, {"read_ms": read_ms, "decode_ms": decode_ms})
+            summary[outcome] += 1
+    except JobTimeoutException:
+        # The job's time limit: fail what this job still held, then let rq record the timeout.
+        from rq import get_current_job
+
+        job = get_current_job()
+        limit = job.timeout if job and job.timeout else conf.JOB_TIMEOUT
+        for variant in claimed:
+            _fail(
+                variant,
+                f"Processing took longer than the {limit} s limit (IMAGEGEN['JOB_TIMEOUT']); "
+                "try a smaller output size, or raise the limit.",
+            )
+        raise
     return summary
 
 
@@ -114,9 +129,20 @@ def _read_source(fieldfile) -> bytes | None:
 
 
 def _claim(variant: Variant) -> bool:
+    from rq import get_current_job
+
+    from .worker import current_worker_name
+
     now = timezone.now()
+    job = get_current_job()
     claimed = Variant.objects.filter(pk=variant.pk, status=Variant.Status.PENDING).update(
-        status=Variant.Status.RUNNING, attempts=F("attempts") + 1, started_at=now, updated_at=now, error=""
+        status=Variant.Status.RUNNING,
+        attempts=F("attempts") + 1,
+        started_at=now,
+        updated_at=now,
+        error="",
+        worker_name=current_worker_name(),
+        job_id=job.id if job else F("job_id"),
     )
     if claimed:
         variant.refresh_from_db(fields=["attempts", "status", "started_at"])
@@ -148,11 +174,15 @@ def _render_one(engine, variant: Variant, image, references: dict[int, bytes], t
         name = save_content(encoded, variant.requested_format)
         timings["save_ms"] = _ms(t0)
     except engine.EngineError as exc:
+        if isinstance(exc.__cause__, JobTimeoutException):
+            raise exc.__cause__ from None  # the engine wrapped rq's time limit: it is not a processor error
         _fail(variant, str(exc))
         return "failed"
     except TRANSIENT as exc:
         logger.warning("imagegen: transient failure on variant %s: %s", variant.pk, exc)
         return "retry" if _retry_or_fail([variant], f"Saving or processing failed ({exc}).") else "failed"
+    except JobTimeoutException:
+        raise
     except Exception as exc:  # a bug: fail the row with the reason, keep the worker serving
         logger.exception("imagegen: variant %s failed", variant.pk)
         _fail(variant, f"Processing failed unexpectedly ({type(exc).__name__}: {exc}). The original image is unchanged.")
@@ -175,7 +205,11 @@ def _render_one(engine, variant: Variant, image, references: dict[int, bytes], t
         updated_at=now,
     )
     if not published:
-        return "skipped"  # marked stale while rendering: the result is not published
+        # Marked stale or deleted while rendering: the result is not published, and its file
+        # goes unless an identical output belongs to another row (names are content hashes).
+        if not Variant.objects.filter(file=name).exists():
+            variant_storage().delete(name)
+        return "skipped"
     variant.refresh_from_db()
     variant_ready.send(sender=Variant, variant=variant)
     return "ready"

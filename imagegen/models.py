@@ -79,6 +79,7 @@ class Variant(models.Model):
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     job_id = models.CharField(max_length=200, blank=True)
+    worker_name = models.CharField(max_length=200, blank=True, help_text=_("the worker rendering or last rendering it"))
     model_version = models.CharField(max_length=100, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
     timings = models.JSONField(default=dict, blank=True, help_text=_("milliseconds per stage"))

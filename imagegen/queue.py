@@ -50,15 +50,18 @@ def job_status(job_id: str, key: str = "default") -> str | None:
         return None
 
 
-def enqueue_source(content_type_id: int, object_id: str, field_name: str, source_hash: str, *, queue: str = "default") -> str | None:
+def enqueue_source(
+    content_type_id: int, object_id: str, field_name: str, source_hash: str, *, queue: str = "default", force: bool = False
+) -> str | None:
     """Enqueue the job that renders a source's pending variants. Returns the job id, or None
-    if Redis could not be reached (the rows stay pending for reconcile)."""
+    if Redis could not be reached (the rows stay pending for reconcile). ``force`` skips the
+    live-job check (reconcile knows that job's worker is dead)."""
     from .models import Variant
 
     job_id = job_id_for(content_type_id, object_id, field_name, source_hash, queue)
     try:
         rq_queue = get_queue(queue)
-        if job_status(job_id, queue) in LIVE_STATUSES:
+        if not force and job_status(job_id, queue) in LIVE_STATUSES:
             return job_id
         rq_queue.enqueue(
             JOB_FUNCTION,

@@ -12,6 +12,7 @@ picked up without cron.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 from rq.worker import SimpleWorker
@@ -20,15 +21,63 @@ from .conf import conf
 
 logger = logging.getLogger(__name__)
 
+HEARTBEAT_KEY = "imagegen:worker-alive:{}"
+_current_worker: str = ""
+
+
+def current_worker_name() -> str:
+    """The imagegen worker running in this process ("" outside one, e.g. in tests)."""
+    return _current_worker
+
+
+def worker_alive(connection, name: str) -> bool:
+    """Whether the named worker's heartbeat is fresh; it stops within WORKER_HEARTBEAT_TTL of a SIGKILL."""
+    return bool(connection.exists(HEARTBEAT_KEY.format(name)))
+
+
+class Heartbeat(threading.Thread):
+    """Refreshes a short-lived Redis key while the process lives, also during long jobs (rq's
+    own worker TTL is minutes long, too slow to notice a killed worker)."""
+
+    def __init__(self, connection, name: str, ttl: int) -> None:
+        super().__init__(name="imagegen-heartbeat", daemon=True)
+        self.connection, self.key, self.ttl = connection, HEARTBEAT_KEY.format(name), ttl
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                self.connection.set(self.key, str(time.time()), ex=self.ttl)
+            except Exception as exc:  # Redis blips: keep trying, the TTL decides
+                logger.warning("imagegen worker: heartbeat failed (%s)", exc)
+            self.stopped.wait(max(self.ttl / 3, 0.5))
+
+    def stop(self) -> None:
+        self.stopped.set()
+        try:
+            self.connection.delete(self.key)
+        except Exception:
+            pass
+
 
 class ImagegenWorker(SimpleWorker):
     def __init__(self, *args, **kwargs) -> None:
+        global _current_worker
         super().__init__(*args, **kwargs)
         self._last_reconcile = 0.0
+        _current_worker = self.name
+        self._heartbeat = Heartbeat(self.connection, self.name, conf.WORKER_HEARTBEAT_TTL)
         t0 = time.perf_counter()
         from . import engine  # noqa: F401  the whole point: import torch once, here
 
         logger.info("imagegen worker: engine loaded in %.2f s on %s", time.perf_counter() - t0, engine.get_device())
+
+    def work(self, *args, **kwargs):
+        self._heartbeat.start()
+        try:
+            return super().work(*args, **kwargs)
+        finally:
+            self._heartbeat.stop()
 
     @property
     def dequeue_timeout(self) -> int:

@@ -53,6 +53,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_rq",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "imagegen",
     "shop.catalogue",
 ]
@@ -122,6 +127,33 @@ IMAGEGEN = {
     "JOB_TIMEOUT": int(os.environ.get("IMAGEGEN_JOB_TIMEOUT", "600")),
     "RECONCILE_AFTER": int(os.environ.get("IMAGEGEN_RECONCILE_AFTER", "60")),
     "RECONCILE_INTERVAL": int(os.environ.get("IMAGEGEN_RECONCILE_INTERVAL", "30")),
+    # REST API (docs/api.md): product images are public when their product is; ?product=<id>.
+    "API_SOURCE_VISIBILITY": "shop.catalogue.api.visible_sources",
+    "API_PARENT_FILTERS": {"product": {"shop.productimage": "product"}},
+    "API_REQUEST_RATE": os.environ.get("IMAGEGEN_API_REQUEST_RATE", "60/hour"),
+    "WEBHOOK_SECRET": os.environ.get("IMAGEGEN_WEBHOOK_SECRET", ""),
+    "WEBHOOK_ALLOWED_HOSTS": [h for h in os.environ.get("IMAGEGEN_WEBHOOK_ALLOWED_HOSTS", "").split(",") if h],
+}
+
+# REST API: token (Authorization: Token ...) and session auth; OpenAPI schema by drf-spectacular,
+# its Swagger UI and Redoc served from the installed sidecar package (no CDN).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "imagegen demo shop API",
+    "DESCRIPTION": "Product image variants: styles, variants, requests for new work. See docs/api.md.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"VariantStatusEnum": "imagegen.models.Variant.Status"},
 }
 
 LOGIN_URL = "admin:login"

@@ -6,6 +6,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("django-rq/", include("django_rq.urls")),
+    path("api/", include("shop.api_urls")),  # REST API, /api/schema/, /api/docs/
     path("", include("imagegen.health_urls")),  # /healthz, /healthz/workers
     path("", include("shop.catalogue.urls")),
 ]

@@ -23,9 +23,10 @@ from ..variant_requests import VariantRequest, summarise
 from . import refs
 from .permissions import visible_sources
 
-FORMAT_CHOICES = ["webp", "jpeg", "jpg", "png", "avif"]
+FORMAT_CHOICES = ["webp", "jpeg", "png", "avif"]
 PRIORITY_CHOICES = ["high", "default", "bulk"]
 PRESERVE_PRODUCT_CHOICES = ["off", "product", "background"]
+NULLABLE_URI = {"type": "string", "format": "uri", "nullable": True}
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".avif", ".gif")
 
 
@@ -53,7 +54,7 @@ class StyleSerializer(serializers.ModelSerializer):
         fields = ["slug", "name", "processor", "parameters", "preview_url", "updated_at"]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field(NULLABLE_URI)
     def get_preview_url(self, style: Style) -> str | None:
         if not style.reference or not style.reference.name.lower().endswith(IMAGE_EXTENSIONS):
             return None
@@ -65,7 +66,7 @@ class VariantSummarySerializer(serializers.ModelSerializer):
 
     source = serializers.SerializerMethodField(help_text="The source object, as app_label.model:pk.")
     spec = serializers.CharField(source="spec_name", read_only=True, help_text="The spec (or style) name.")
-    style = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    style = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True, help_text="Style slug (null for processor specs).")
     url = serializers.SerializerMethodField(help_text="The image file; null until ready.")
     format = serializers.SerializerMethodField(help_text="Output format: webp, jpeg, png or avif.")
     bytes = serializers.IntegerField(source="file_size", read_only=True, allow_null=True, help_text="File size in bytes.")
@@ -78,13 +79,13 @@ class VariantSummarySerializer(serializers.ModelSerializer):
     def get_source(self, variant: Variant) -> str:
         return source_ref(variant)
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field(NULLABLE_URI)
     def get_url(self, variant: Variant) -> str | None:
         if variant.status != Variant.Status.READY or not variant.file:
             return None
         return absolute_url(self.context, variant.file.url)
 
-    @extend_schema_field(serializers.ChoiceField(choices=["webp", "jpeg", "png", "avif"]))
+    @extend_schema_field(serializers.ChoiceField(choices=FORMAT_CHOICES))
     def get_format(self, variant: Variant) -> str:
         return (variant.format or variant.requested_format).lower()  # JPEG -> jpeg
 
@@ -107,7 +108,7 @@ class VariantSerializer(VariantSummarySerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field(NULLABLE_URI)
     def get_source_url(self, variant: Variant) -> str | None:
         source = variant.source  # prefetched by the view (prefetch_related("source"))
         fieldfile = getattr(source, variant.field_name, None) if source is not None else None
@@ -225,7 +226,7 @@ class RequestCreateSerializer(serializers.Serializer):
 
 
 class WebhookSerializer(serializers.Serializer):
-    status = serializers.CharField(source="webhook_status", help_text="'' (no callback), pending, queued, sending, delivered or failed.")
+    status = serializers.CharField(source="webhook_status", help_text="Empty (no callback), pending, queued, sending, delivered or failed.")
     attempts = serializers.IntegerField(source="webhook_attempts")
     next_attempt_at = serializers.DateTimeField(source="webhook_next_attempt_at", allow_null=True)
     delivered_at = serializers.DateTimeField(source="webhook_delivered_at", allow_null=True)
@@ -248,6 +249,7 @@ class RequestSerializer(serializers.ModelSerializer):
     counts = serializers.SerializerMethodField(help_text="Variants per status.")
     variants = VariantSummarySerializer(many=True, read_only=True)
     webhook = WebhookSerializer(source="*", read_only=True)
+    callback_url = serializers.CharField(read_only=True, help_text="Empty when no webhook was asked for.")
 
     class Meta:
         model = VariantRequest
@@ -260,7 +262,7 @@ class RequestSerializer(serializers.ModelSerializer):
             cached = obj._imagegen_summary = summarise([v.status for v in obj.variants.all()])
         return cached
 
-    @extend_schema_field(serializers.ChoiceField(choices=["pending", "running", "ready", "partial", "failed"]))
+    @extend_schema_field({"type": "string", "enum": ["pending", "running", "ready", "partial", "failed"]})
     def get_status(self, obj: VariantRequest) -> str:
         return self._summary(obj)[0]
 

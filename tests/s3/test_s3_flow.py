@@ -5,6 +5,7 @@ the files from S3 once their source is gone."""
 from __future__ import annotations
 
 import io
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -78,8 +79,11 @@ def test_upload_worker_variant_and_cleanup_all_on_s3(s3, start_worker, client):
         assert url.startswith(f"{s3.server.url}/{s3.bucket}/{VARIANTS}")
         assert "X-Amz-Signature=" in url  # querystring auth (the default)
         assert url.replace("&", "&amp;") in page
-    # ...and the URLs work.
+    # ...and the URLs work, while the same object without the signature is refused.
     assert fetch(urls[0]) == s3.read(rows[0].file.name)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        fetch(urls[0].split("?")[0])
+    assert refused.value.code == 403
 
     # The source goes away: its rows go with it, then cleanup removes the files from S3.
     image.delete()
@@ -109,6 +113,7 @@ def test_variants_on_their_own_storage_with_public_urls(moto_server, monkeypatch
         IMAGEGEN_VARIANT_STORAGE="s3",
         IMAGEGEN_VARIANT_BUCKET=variant_bucket,
         IMAGEGEN_VARIANT_QUERYSTRING_AUTH="0",
+        IMAGEGEN_VARIANT_ACL="public-read",  # or a bucket policy: unsigned URLs need public objects
     )
     worker = start_worker(**s3.env)
     data = png_bytes(size=(120, 90), color=(20, 90, 200, 255))
