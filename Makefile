@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser run migrate seed test test-unit test-integration bench clean
+.PHONY: install browser run migrate seed test test-unit test-integration test-production bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ test-unit: install
 
 test-integration: install
 	$(PY) -m pytest tests/integration
+
+# S3 (moto_server) and the production topology (gunicorn + two workers); CI runs it on PostgreSQL.
+test-production: install
+	$(PY) -m pytest tests/s3 tests/deploy
 
 bench: install
 	$(PY) -m benchmarks.run

@@ -57,6 +57,17 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_TIMEOUT": 10,  # seconds per delivery attempt
     "WEBHOOK_RETRY_DELAYS": [10, 60, 300, 1800, 7200],  # seconds before each retry
     "WEBHOOK_QUEUE": "high",
+    # Training (imagegen_train, docs/models.md). Checkpoints, weights and sample grids go to
+    # this folder of the STORAGE storage.
+    "TRAINING_UPLOAD_TO": "imagegen/training",
+    # Attribute path from a source instance to its category, for category-conditional GANs
+    # (e.g. "product.category.slug"); None: the GAN is unconditional.
+    "TRAINING_LABEL": None,
+    # Seconds a training job may run on the imagegen-train queue.
+    "TRAINING_JOB_TIMEOUT": 24 * 3600,
+    # Generated images closer than this to a training image (RMS pixel difference of 32x32
+    # thumbnails, 0..1) are rejected as copies.
+    "MEMORISATION_THRESHOLD": 0.02,
 }
 
 

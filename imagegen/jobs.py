@@ -198,9 +198,10 @@ def _render_one(engine, variant: Variant, image, references: dict[int, bytes], t
         format=variant.requested_format,
         timings=timings,
         model_version=f"{variant.processor}@engine-{engine.ENGINE_VERSION}",
-        metrics=result.info.get("metrics", {}),
+        # e.g. "first frame of 12 used": worth showing, but not an error.
+        metrics={**result.info.get("metrics", {}), **({"note": result.info["note"]} if result.info.get("note") else {})},
         is_published=F("is_published") if not conf.AUTO_PUBLISH else True,
-        error=result.info.get("note", ""),
+        error="",
         finished_at=now,
         updated_at=now,
     )

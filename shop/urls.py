@@ -10,5 +10,6 @@ urlpatterns = [
     path("", include("imagegen.health_urls")),  # /healthz, /healthz/workers
     path("", include("shop.catalogue.urls")),
 ]
+handler404 = "shop.api_urls.not_found"  # JSON 404s under /api/
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -16,6 +16,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import JSONParser
@@ -44,6 +45,12 @@ class NewestFirstPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def decode_cursor(self, request):
+        try:
+            return super().decode_cursor(request)
+        except NotFound:  # a bad cursor is bad input, not a missing page
+            raise ValidationError({self.cursor_query_param: ["Invalid cursor; use the next/previous links as given."]}) from None
 
 
 # --- schema pieces shared by the endpoints -------------------------------------------------
@@ -200,7 +207,7 @@ REQUEST_EXAMPLE = OpenApiExample(
 @extend_schema_view(
     list=extend_schema(
         summary="Your requests", description="Requests you made (staff: everyone's), newest first.",
-        responses={200: RequestSerializer(many=True), 401: ERRORS[401], 403: ERRORS[403]},
+        responses={200: RequestSerializer(many=True), 400: VALIDATION, 401: ERRORS[401], 403: ERRORS[403]},
     ),
     retrieve=extend_schema(
         summary="Progress of a request",

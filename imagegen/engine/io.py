@@ -217,8 +217,9 @@ def decode(
     info: dict[str, Any] = {}
     try:
         with warnings.catch_warnings():
-            # Pillow only warns between MAX_IMAGE_PIXELS and twice that: treat it as an error.
-            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+            # Our own limit (checked next, from the header, before any pixel is decoded) decides,
+            # with the dimensions in its message; Pillow still refuses beyond twice its own limit.
+            warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
             pil = PILImage.open(_io.BytesIO(data))
             info["format"] = pil.format
             info["mode"] = pil.mode

@@ -3,12 +3,19 @@
 Generic options (popped before the processor's own validation):
 - strength (0..1, default 1): blend of the result with the source;
 - preserve_colors (default False): keep the source's chroma (Lab a/b), take only the
-  lightness L from the result.
+  lightness L from the result;
+- preserve_product ("off", "product", "background") and preserve_amount (0..1): keep the
+  product (or the backdrop) closer to the source, by the alpha or a computed mask (restyle.py).
+A processor with ``handles_strength = True`` gets "strength" among its own params and applies
+it itself (the style network moves in style space instead of fading).
+Every render's info["metrics"] gets the quality figures of restyle.py and the processor's own
+(``extra_metrics``).
 The source alpha is always kept: processors restyle colour, the product mask stays.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import torch
@@ -17,7 +24,8 @@ from .color import lab_to_rgb_in_gamut, rgb_to_lab
 from .errors import EngineError, ParameterError, ProcessorError
 from .io import Image, resize_to_fit
 from .processors import get_processor
-from .processors.base import Flag, Number, Param, clean_params
+from .processors.base import Choice, Flag, Number, Param, clean_params
+from .restyle import PRESERVE_CHOICES, blend_with_source, figures
 from .runtime import get_device
 
 __all__ = ["render", "validate", "GENERIC_PARAMS"]
@@ -25,6 +33,10 @@ __all__ = ["render", "validate", "GENERIC_PARAMS"]
 GENERIC_PARAMS: dict[str, Param] = {
     "strength": Number(default=1.0, minimum=0.0, maximum=1.0, help="Blend with the source (0 = source)."),
     "preserve_colors": Flag(default=False, help="Keep the source's colours, take only lightness."),
+    "preserve_product": Choice(
+        default="off", choices=PRESERVE_CHOICES, help="Keep the product (or the background) closer to the source."
+    ),
+    "preserve_amount": Number(default=0.75, minimum=0.0, maximum=1.0, help="How much of the source the preserved part keeps."),
 }
 
 
@@ -57,6 +69,14 @@ def render(
     proc = get_processor(processor)
     generic, rest = _split(processor, params)
     own = proc.validate(rest)
+    if getattr(proc, "changes_size", False):  # e.g. "enhance" (4x): see resizing.py
+        from .resizing import render_resizing
+
+        defaults = {k: spec.default for k, spec in GENERIC_PARAMS.items()}
+        return render_resizing(proc, image, own, generic, defaults, reference=reference, max_size=max_size)
+    handles_strength = bool(getattr(proc, "handles_strength", False))
+    if handles_strength:
+        own["strength"] = generic["strength"]
     if proc.needs_reference and reference is None:
         raise ParameterError(f"The '{processor}' processor needs a reference file; upload one on the style.")
 
@@ -67,6 +87,7 @@ def render(
         alpha=None if source.alpha is None else source.alpha.float().to(device),
         info=dict(source.info),
     )
+    started = time.perf_counter()
     with torch.inference_mode():
         try:
             result = proc(src, own, reference)
@@ -87,12 +108,19 @@ def render(
             lab = rgb_to_lab(rgb)
             lab = torch.cat([lab[:1], rgb_to_lab(src.rgb)[1:]], dim=0)
             rgb = lab_to_rgb_in_gamut(lab)  # keeps L and hue exactly, trims chroma if needed
-        strength = float(generic["strength"])
-        if strength < 1.0:
-            rgb = src.rgb + strength * (rgb - src.rgb)
+        strength = 1.0 if handles_strength else float(generic["strength"])
+        rgb, mask, mask_kind = blend_with_source(
+            src, rgb, strength, generic["preserve_product"], float(generic["preserve_amount"])
+        )
+        metrics = figures(src, rgb, mask, mask_kind)
+        metrics["runtime_ms"] = int((time.perf_counter() - started) * 1000)
+        extra = getattr(proc, "extra_metrics", None)
+        if extra is not None and metrics:
+            metrics.update(extra(src, Image(rgb=rgb, alpha=src.alpha), result.info))
 
     info = dict(source.info)
-    info.update({k: v for k, v in result.info.items() if k not in info})
+    info.update({k: v for k, v in result.info.items() if k not in info and k != "style_target"})
+    info["metrics"] = {**metrics, **result.info.get("metrics", {})}
     info["processor"] = processor
     alpha = None if src.alpha is None else src.alpha.cpu().clone()
     return Image(rgb=rgb.cpu().clone(), alpha=alpha, info=info)

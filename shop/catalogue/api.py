@@ -4,7 +4,7 @@ through imagegen's reusable ``VariantsField``. Also the shop's visibility rule f
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
@@ -12,6 +12,7 @@ from rest_framework.permissions import AllowAny
 import imagegen
 from imagegen.api.fields import VariantsField
 from imagegen.api.serializers import absolute_url
+from imagegen.api.views import ERRORS
 
 from .models import Product, ProductImage
 
@@ -52,8 +53,14 @@ class ProductPagination(PageNumberPagination):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Products", description="Public products (staff: all) with their images and ready variants."),
-    retrieve=extend_schema(summary="One product", description="A product with its images and each image's ready variants."),
+    list=extend_schema(
+        summary="Products", description="Public products (staff: all) with their images and ready variants.",
+        responses={200: ProductSerializer(many=True), 404: OpenApiResponse(ERRORS[404].response, description="No such page.")},
+    ),
+    retrieve=extend_schema(
+        summary="One product", description="A product with its images and each image's ready variants.",
+        responses={200: ProductSerializer, 404: ERRORS[404]},
+    ),
 )
 class ProductViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ProductSerializer

@@ -86,7 +86,8 @@ class Browser:
     def login_admin(self, username: str, password: str) -> None:
         self.get("/admin/login/")
         response = self.post_form("/admin/login/?next=/admin/", {"username": username, "password": password, "next": "/admin/"})
-        assert response.status == 302 and "sessionid" in self.cookies, response.text[:2000]
+        error = re.search(r'<p class="errornote">(.*?)</p>', response.text, re.S)
+        assert response.status == 302 and "sessionid" in self.cookies, (response.status, error and error.group(1).strip())
 
     def hidden_fields(self, path: str) -> dict[str, str]:
         """The hidden inputs of a page's form (formset management data and the like)."""

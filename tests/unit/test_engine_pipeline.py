@@ -75,11 +75,12 @@ def test_max_size_resizes_first():
 
 
 def test_validate_normalises():
+    generic = {"preserve_product": "off", "preserve_amount": 0.75}  # issue 7: product-aware options
     assert validate("sketch", {}) == {"sigma": None, "darkness": 1.5, "shading": 0.15,
-                                      "strength": 1.0, "preserve_colors": False}
+                                      "strength": 1.0, "preserve_colors": False, **generic}
     v = validate("look", {"method": " MKL ", "strength": "0.25", "preserve_colors": "true"})
-    assert v == {"method": "mkl", "strength": 0.25, "preserve_colors": True}
-    assert validate("lut", None) == {"strength": 1.0, "preserve_colors": False}
+    assert v == {"method": "mkl", "strength": 0.25, "preserve_colors": True, **generic}
+    assert validate("lut", None) == {"strength": 1.0, "preserve_colors": False, **generic}
 
 
 @pytest.mark.parametrize(

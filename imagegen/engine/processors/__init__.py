@@ -1,4 +1,5 @@
-"""Registry of processors by name. The built-ins ("look", "lut", "sketch") register on import."""
+"""Registry of processors by name. The built-ins ("look", "lut", "sketch", "watercolor",
+"style") register on import."""
 
 from __future__ import annotations
 
@@ -52,9 +53,14 @@ def _register_builtins() -> None:
     from .look import LookProcessor
     from .lut import LutProcessor
     from .sketch import SketchProcessor
+    from .style import StyleProcessor
+    from .watercolor import WatercolorProcessor
 
-    for cls in (LookProcessor, LutProcessor, SketchProcessor):
+    for cls in (LookProcessor, LutProcessor, SketchProcessor, WatercolorProcessor, StyleProcessor):
         register(cls())
+    from .enhance import EnhanceProcessor  # 4x super-resolution; weights from `imagegen_train enhance`
+
+    register(EnhanceProcessor())
 
 
 _register_builtins()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -162,22 +163,24 @@ def _is_held_out(digest: str, fraction: float) -> bool:
 
 
 def prepare(
-    items: list[CatalogueItem],
+    items: Iterable[CatalogueItem],
     *,
     size: int,
     background: tuple[int, int, int] = (255, 255, 255),
     min_side: int = 64,
-    near_duplicate: float = 0.02,
+    near_duplicate: float = 0.01,
     holdout: float = 0.2,
     cache: TensorCache | None = None,
 ) -> CatalogueData:
-    """Clean and prepare the catalogue. Raises ValueError when nothing usable is left."""
-    report = CleanReport(collected=len(items))
-    kept_items: list[CatalogueItem] = []
+    """Clean and prepare the catalogue. ``items`` may be a lazy iterator: each file's bytes
+    are dropped once prepared. Raises ValueError when nothing usable is left."""
+    report = CleanReport()
+    kept_items: list[tuple[str, str]] = []  # (key, label)
     digests: list[str] = []
     tensors: list[torch.Tensor] = []
     seen: dict[str, str] = {}
     for item in items:
+        report.collected += 1
         digest = hashlib.sha256(item.data).hexdigest()
         if digest in seen:
             report.exact_duplicates.append((item.key, seen[digest]))
@@ -201,7 +204,7 @@ def prepare(
         if min(original) < min_side:
             report.too_small.append((item.key, f"{original[0]}x{original[1]}"))
             continue
-        kept_items.append(item)
+        kept_items.append((item.key, item.label))
         digests.append(digest)
         tensors.append(tensor)
 
@@ -213,14 +216,14 @@ def prepare(
             if keep:
                 distance, where = nearest(thumbs[i : i + 1], thumbs[keep])
                 if float(distance[0]) < near_duplicate:
-                    report.near_duplicates.append((kept_items[i].key, kept_items[keep[int(where[0])]].key, float(distance[0])))
+                    report.near_duplicates.append((kept_items[i][0], kept_items[keep[int(where[0])]][0], float(distance[0])))
                     continue
             keep.append(i)
     report.kept = len(keep)
     if not keep:
         raise ValueError(f"No usable images in the catalogue: {report.summary()}.")
 
-    names = sorted({kept_items[i].label for i in keep})
+    names = sorted({kept_items[i][1] for i in keep})
     label_index = {name: n for n, name in enumerate(names)}
     held = torch.tensor([_is_held_out(digests[i], holdout) for i in keep], dtype=torch.bool)
     if holdout > 0 and len(keep) >= 2:
@@ -232,9 +235,9 @@ def prepare(
             held[order[-1]] = False
     return CatalogueData(
         images=torch.stack([tensors[i] for i in keep]),
-        labels=torch.tensor([label_index[kept_items[i].label] for i in keep], dtype=torch.long),
+        labels=torch.tensor([label_index[kept_items[i][1]] for i in keep], dtype=torch.long),
         label_names=names,
-        keys=[kept_items[i].key for i in keep],
+        keys=[kept_items[i][0] for i in keep],
         hashes=[digests[i] for i in keep],
         holdout=held,
         report=report,

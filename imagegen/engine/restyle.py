@@ -1,0 +1,83 @@
+"""What every restyle shares after its processor ran: blending with the source (strength,
+preserve_product) and the quality figures stored on the Variant, plus the shop's thresholds.
+
+preserve_product:
+- "off": the whole image is restyled;
+- "product": the product (alpha mask, or a computed foreground mask) keeps ``preserve_amount``
+  of its original look, the background is fully restyled;
+- "background": the reverse: the product is restyled, the backdrop keeps its look.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from .errors import ProcessorError
+from .io import Image
+from .masks import MASK_NONE, product_mask
+from .metrics.restyle import content_ssim, product_delta_e
+
+__all__ = ["PRESERVE_CHOICES", "QualityError", "blend_with_source", "figures", "check_thresholds", "THRESHOLD_KEYS"]
+
+PRESERVE_CHOICES = ("off", "product", "background")
+MIN_METRIC_SIDE = 8  # below this SSIM's window has nothing to compare
+
+
+class QualityError(ProcessorError):
+    """The result is below a quality threshold the shop set (e.g. the product is unrecognisable)."""
+
+
+def blend_with_source(
+    source: Image, rgb: torch.Tensor, strength: float, preserve_product: str, preserve_amount: float
+) -> tuple[torch.Tensor, torch.Tensor, str]:
+    """source + w * (rgb - source) with w = strength, lowered by the mask where preserved.
+    Returns the blended rgb, the product mask and where the mask came from."""
+    mask, kind = product_mask(source)
+    weight: torch.Tensor | float = strength
+    if preserve_product != "off" and preserve_amount > 0:
+        region = mask if preserve_product == "product" else 1.0 - mask
+        weight = strength * (1.0 - preserve_amount * region)
+    if isinstance(weight, float) and weight >= 1.0:
+        return rgb, mask, kind
+    return source.rgb + weight * (rgb - source.rgb), mask, kind
+
+
+def figures(source: Image, rgb: torch.Tensor, mask: torch.Tensor, mask_kind: str) -> dict[str, Any]:
+    """Content SSIM (luminance) and mean dE2000 in the product region; empty for tiny images."""
+    if min(rgb.shape[-2:]) < MIN_METRIC_SIDE:
+        return {}
+    region = mask if mask_kind != MASK_NONE else torch.ones_like(mask)
+    return {
+        "content_ssim": round(content_ssim(source.rgb, rgb), 4),
+        "product_delta_e": round(product_delta_e(source.rgb, rgb, region), 3),
+        "product_mask": mask_kind,
+    }
+
+
+# threshold key -> (metric, comparison, what it means for an admin)
+THRESHOLD_KEYS: dict[str, tuple[str, str, str]] = {
+    "content_ssim_min": ("content_ssim", "min", "the product's shapes are no longer recognisable"),
+    "product_delta_e_max": ("product_delta_e", "max", "the product's colours changed too much"),
+    "style_distance_max": ("style_distance", "max", "the result is too far from the reference style"),
+}
+
+
+def check_thresholds(metrics: dict[str, Any], thresholds: dict[str, float] | None) -> None:
+    """Raise QualityError, with a message for the shop admin, when a figure is out of bounds.
+    Figures a render did not produce (e.g. style distance without a reference) are skipped."""
+    for key, limit in (thresholds or {}).items():
+        if key not in THRESHOLD_KEYS:
+            raise ValueError(f"unknown quality threshold {key!r}; known: {', '.join(THRESHOLD_KEYS)}")
+        metric, kind, meaning = THRESHOLD_KEYS[key]
+        value = metrics.get(metric)
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            continue
+        if (kind == "min" and value < limit) or (kind == "max" and value > limit):
+            bound = "at least" if kind == "min" else "at most"
+            raise QualityError(
+                f"Rejected: {meaning} ({metric} = {value:.3g}; the shop requires {bound} {limit:g}). "
+                "Try a lower strength, preserve_product='product', or another style."
+            )
