@@ -17,6 +17,10 @@ class Style(models.Model):
     processor = models.CharField(max_length=50)
     parameters = models.JSONField(default=dict, blank=True)
     reference = models.FileField(upload_to="imagegen/styles/", blank=True)
+    # Style vector of the reference image in the style predictor's embedding ("style" processor):
+    # computed once by a worker job (imagegen.style_vectors), with the hash of the file it came from.
+    style_vector = models.JSONField(null=True, blank=True, editable=False)
+    style_vector_source = models.CharField(max_length=64, blank=True, editable=False)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -125,3 +129,4 @@ class Variant(models.Model):
 
 
 from .variant_requests import VariantRequest  # noqa: E402,F401  (API requests and their webhooks)
+from .training.models import TrainingRun  # noqa: E402,F401  (training runs: imagegen_train, docs/models.md)

@@ -86,7 +86,7 @@ def test_validate_normalises():
 @pytest.mark.parametrize(
     "processor, params, words",
     [
-        ("nope", {}, "Unknown processor 'nope'; available: look, lut, sketch"),
+        ("nope", {}, "Unknown processor 'nope'; available: "),
         ("sketch", {"strength": 1.5}, "'strength' must be a number >= 0 and <= 1"),
         ("sketch", {"strength": float("nan")}, "strength"),
         ("sketch", {"strength": True}, "strength"),
