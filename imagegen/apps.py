@@ -15,6 +15,11 @@ class ImagegenConfig(AppConfig):
         autodiscover_modules("imagegen")
         connect_source_models()
         # API requests: completion and webhooks follow variant_ready/variant_failed (in workers too).
+        from . import request_checks  # noqa: F401  checks of the API/webhook settings
         from .completion import connect_signals as connect_request_signals
 
         connect_request_signals()
+        # "style" Styles with a reference image get their style vector computed by a worker job.
+        from .style_vectors import connect as connect_style_vectors
+
+        connect_style_vectors()

@@ -35,6 +35,22 @@ def check_settings(app_configs=None, **kwargs) -> list:
         value = getattr(conf, key)
         if not isinstance(value, int) or value <= 0:
             errors.append(Error(f"IMAGEGEN[{key!r}] must be a positive integer, not {value!r}.", id="imagegen.E005"))
+    errors.extend(_check_quality_thresholds(conf.QUALITY_THRESHOLDS))
+    return errors
+
+
+def _check_quality_thresholds(thresholds) -> list:
+    # The known keys live in the engine (restyle.THRESHOLD_KEYS); listed here too so that
+    # checking settings does not import torch.
+    known = ("content_ssim_min", "product_delta_e_max", "style_distance_max")
+    if not isinstance(thresholds, dict):
+        return [Error(f"IMAGEGEN['QUALITY_THRESHOLDS'] must be a dict, not {thresholds!r}.", hint="e.g. {'content_ssim_min': 0.2}", id="imagegen.E030")]
+    errors = []
+    for key, value in thresholds.items():
+        if key not in known:
+            errors.append(Error(f"IMAGEGEN['QUALITY_THRESHOLDS'] has an unknown key {key!r}.", hint=f"Known: {', '.join(known)}", id="imagegen.E030"))
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value < 0:
+            errors.append(Error(f"IMAGEGEN['QUALITY_THRESHOLDS'][{key!r}] must be a number >= 0, not {value!r}.", id="imagegen.E030"))
     return errors
 
 

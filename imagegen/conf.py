@@ -68,6 +68,10 @@ DEFAULTS: dict[str, Any] = {
     # Generated images closer than this to a training image (RMS pixel difference of 32x32
     # thumbnails, 0..1) are rejected as copies.
     "MEMORISATION_THRESHOLD": 0.02,
+    # Quality gates on restyled variants (figures in Variant.metrics, engine/restyle.py): a
+    # variant outside them fails with a message. Keys: content_ssim_min (e.g. 0.2: the
+    # product must stay recognisable), product_delta_e_max, style_distance_max. {}: no gate.
+    "QUALITY_THRESHOLDS": {},
 }
 
 

@@ -21,6 +21,7 @@ from .conf import conf
 from .engine.errors import ImageTooLargeError
 from .models import Variant
 from .signals import variant_failed, variant_ready
+from .style_vectors import render_parameters
 from .storage import save_content, variant_storage
 
 logger = logging.getLogger(__name__)
@@ -101,6 +102,7 @@ def _process_pending(content_type_id: int, object_id: str, field_name: str, sour
     decode_ms = _ms(t0)
 
     references: dict[int, bytes] = {}
+    _prepare_batches(engine, claimed, image, references)
     try:
         for variant in claimed:
             outcome = _render_one(engine, variant, image, references, {"read_ms": read_ms, "decode_ms": decode_ms})
@@ -159,11 +161,28 @@ def _reference_bytes(variant: Variant, cache: dict[int, bytes]) -> bytes | None:
     return cache[style.pk]
 
 
+def _prepare_batches(engine, variants: list[Variant], image, references: dict[int, bytes]) -> None:
+    """Variants of this source that one network can render together run as one batch; each
+    _render_one then gets its result at once. Any problem here only means no batching."""
+    try:
+        requests = []
+        for variant in variants:
+            reference = _reference_bytes(variant, references)
+            requests.append((variant.processor, render_parameters(variant, reference), reference, variant.max_size))
+    except JobTimeoutException:
+        raise
+    except Exception:  # noqa: BLE001 - _render_one reports it for the variant concerned
+        return
+    engine.prepare_batch(image, requests)
+
+
 def _render_one(engine, variant: Variant, image, references: dict[int, bytes], timings: dict[str, int]) -> str:
     try:
         t0 = time.perf_counter()
         reference = _reference_bytes(variant, references)
-        result = engine.render(image, variant.processor, variant.parameters, reference=reference, max_size=variant.max_size)
+        params = render_parameters(variant, reference)  # + the style's stored style vector
+        result = engine.render(image, variant.processor, params, reference=reference, max_size=variant.max_size)
+        engine.check_thresholds(result.info.get("metrics", {}), conf.QUALITY_THRESHOLDS)
         timings = {**timings, "process_ms": _ms(t0)}
         t0 = time.perf_counter()
         encoded = engine.encode(

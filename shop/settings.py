@@ -133,6 +133,8 @@ IMAGEGEN = {
     "API_REQUEST_RATE": os.environ.get("IMAGEGEN_API_REQUEST_RATE", "60/hour"),
     "WEBHOOK_SECRET": os.environ.get("IMAGEGEN_WEBHOOK_SECRET", ""),
     "WEBHOOK_ALLOWED_HOSTS": [h for h in os.environ.get("IMAGEGEN_WEBHOOK_ALLOWED_HOSTS", "").split(",") if h],
+    # imagegen_train gan --conditional: a product image's category (docs/models.md).
+    "TRAINING_LABEL": "product.category.slug",
 }
 
 # REST API: token (Authorization: Token ...) and session auth; OpenAPI schema by drf-spectacular,

@@ -9,6 +9,7 @@ IMAGEGEN_STORAGE. docs/deploy.md lists every variable.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -44,7 +45,7 @@ LOGGING = {
 }
 
 
-def insecure_settings(environ: dict[str, str] | os._Environ = os.environ) -> list[str]:
+def insecure_settings(environ: Mapping[str, str] = os.environ) -> list[str]:
     """What is wrong with this configuration for production, each with what to do."""
     problems = []
     if "SECRET_KEY" not in environ or SECRET_KEY.startswith("django-insecure"):  # noqa: F405

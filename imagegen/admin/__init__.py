@@ -12,5 +12,6 @@ variants" and "Delete variants" actions (shown only to users with the permission
 from .sources import ImagegenSourceAdmin, VariantInline
 from .styles import StyleAdmin
 from .variants import VariantAdmin
+from ..training.admin import TrainingRunAdmin  # noqa: E402  (training runs, docs/models.md)
 
-__all__ = ["ImagegenSourceAdmin", "VariantInline", "StyleAdmin", "VariantAdmin"]
+__all__ = ["ImagegenSourceAdmin", "VariantInline", "StyleAdmin", "VariantAdmin", "TrainingRunAdmin"]

@@ -3,6 +3,8 @@
 Public API:
     Image, decode, encode      -- safe I/O (io.py)
     render                     -- run a processor with the generic options (pipeline.py)
+    prepare_batch              -- batch several variants of one source (batch.py)
+    check_thresholds, QualityError -- a shop's quality thresholds on the figures (restyle.py)
     get_processor, processor_names
     EngineError, DecodeError, ParameterError, ProcessorError (and ImageTooLargeError)
     ENGINE_VERSION             -- bump when outputs for the same inputs change
@@ -13,6 +15,8 @@ from __future__ import annotations
 from .errors import DecodeError, EngineError, ImageTooLargeError, ParameterError, ProcessorError
 from .io import Image, decode, encode, resize_to_fit, supported_formats
 from .pipeline import render, validate
+from .batch import prepare_batch
+from .restyle import QualityError, check_thresholds
 from .processors import get_processor, processor_names, register
 from .runtime import get_device
 
@@ -24,6 +28,9 @@ __all__ = [
     "decode",
     "encode",
     "render",
+    "prepare_batch",
+    "check_thresholds",
+    "QualityError",
     "validate",
     "resize_to_fit",
     "supported_formats",

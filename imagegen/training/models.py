@@ -86,3 +86,5 @@ def _delete_generated(sender, instance: TrainingRun, **kwargs) -> None:
     for field in (instance.checkpoint, instance.weights, instance.samples):
         if field:
             field.storage.delete(field.name)
+
+from . import checks  # noqa: E402,F401  registers the training settings checks

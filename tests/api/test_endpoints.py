@@ -177,7 +177,7 @@ def test_asking_again_returns_the_existing_variant_not_new_work(requester_client
     assert again["id"] != first["id"]  # a new request, the same row
 
 
-def test_a_request_for_finished_variants_is_complete_at_once(requester_client, catalogue, django_capture_on_commit_callbacks):
+def test_a_request_for_finished_variants_is_complete_at_once(requester_client, catalogue, redis_conn, django_capture_on_commit_callbacks):
     first = job(requester_client, sources=[catalogue.public_ref], styles=["vintage"]).json()
     mark_ready(Variant.objects.get(pk=first["variants"][0]["id"]))
     with django_capture_on_commit_callbacks(execute=True):

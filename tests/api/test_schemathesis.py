@@ -21,7 +21,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-MAX_EXAMPLES = 60
+MAX_EXAMPLES = 25
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
 

@@ -94,7 +94,7 @@ def test_workers_endpoint_lists_live_workers_and_their_heartbeat(client, admin_c
     (details,) = admin_client.get("/healthz/workers").json()["details"]
     assert details["pid"] == worker.proc.pid
     assert details["queues"] == ["imagegen-high", "imagegen"]
-    assert details["state"] in ("idle", "busy")
+    assert details["state"] in ("started", "idle", "busy")
     heartbeat = datetime.fromisoformat(details["last_heartbeat"])
     assert datetime.now(timezone.utc) - heartbeat.replace(tzinfo=heartbeat.tzinfo or timezone.utc) < timedelta(minutes=2)
 

@@ -90,6 +90,11 @@ class WebProcess:
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def worker_pids(self) -> list[int]:
+        """gunicorn's master and the worker processes it forked (Linux /proc)."""
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+        return [self.proc.pid, *map(int, children)]
+
 
 @pytest.fixture
 def web(production_env, tmp_path):
@@ -130,7 +135,7 @@ def test_web_and_two_workers_on_separate_queues_share_redis_postgres_and_s3(prod
         {**fields, "product": str(product.pk), "alt": "Lamp", "position": "0"},
         files={"image": ("lamp.png", data, "image/png")},
     )
-    assert response.status == 302, response.text[:3000]
+    assert response.status == 302, (response.status, web.output()[-5000:])
     image = ProductImage.objects.get(product=product)
     assert s3.read(image.image.name) == data  # the web process wrote the source to S3
 
@@ -154,6 +159,11 @@ def test_web_and_two_workers_on_separate_queues_share_redis_postgres_and_s3(prod
     signed = [url for url in _urls(page.text) if variant.file.name in url]
     assert signed and "X-Amz-Signature=" in signed[0]
     assert plain_fetch(signed[0]) == s3.read(variant.file.name)
+
+    # The web tier stayed light: after all of that, no web process has loaded torch.
+    web_pids = web.worker_pids()
+    assert web_pids
+    assert [pid for pid in web_pids if "libtorch" in Path(f"/proc/{pid}/maps").read_text()] == []
 
 
 def workers_by_pid(browser: Browser) -> dict[int, dict]:

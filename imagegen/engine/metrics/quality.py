@@ -20,11 +20,10 @@ def psnr(x: torch.Tensor, y: torch.Tensor, *, data_range: float = 1.0) -> torch.
     return (10 * torch.log10(data_range**2 / mse)).float()
 
 
-def _gaussian_window(size: int, sigma: float, channels: int, dtype, device) -> torch.Tensor:
+def _gaussian_1d(size: int, sigma: float, dtype, device) -> torch.Tensor:
     coords = torch.arange(size, dtype=dtype, device=device) - (size - 1) / 2
     g = torch.exp(-(coords**2) / (2 * sigma**2))
-    g = g / g.sum()
-    return (g[:, None] * g[None, :]).expand(channels, 1, size, size).contiguous()
+    return g / g.sum()
 
 
 def ssim(
@@ -38,21 +37,26 @@ def ssim(
     k2: float = 0.03,
 ) -> torch.Tensor:
     """Structural similarity (Wang et al. 2004: 11x11 Gaussian window, sigma 1.5, valid
-    region only), mean over channels and pixels, per image (shape (N,))."""
+    region only), mean over channels and pixels, per image (shape (N,)).
+
+    The Gaussian is applied as two 1-D passes (22 taps instead of 121), and the five blurred
+    maps are computed in one grouped convolution, so a 2160 px photo costs well under a second."""
     x, y = _batched(x).double(), _batched(y).double()
     if x.shape != y.shape:
         raise ValueError(f"shapes differ: {tuple(x.shape)} vs {tuple(y.shape)}")
-    channels = x.shape[1]
+    n, channels = x.shape[:2]
     win = min(window, x.shape[-1], x.shape[-2])
-    kernel = _gaussian_window(win, sigma, channels, x.dtype, x.device)
-
-    def blur(t: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(t, kernel, groups=channels)
-
-    mu_x, mu_y = blur(x), blur(y)
-    sxx = blur(x * x) - mu_x**2
-    syy = blur(y * y) - mu_y**2
-    sxy = blur(x * y) - mu_x * mu_y
+    g = _gaussian_1d(win, sigma, torch.float32, x.device)
+    # Centre on the joint mean first: float32 then keeps the variances exact enough.
+    shift = 0.5 * (x.mean() + y.mean())
+    xc, yc = (x - shift).float(), (y - shift).float()
+    stack = torch.cat([xc, yc, xc * xc, yc * yc, xc * yc], dim=1)  # (N, 5C, H, W)
+    groups = stack.shape[1]
+    blurred = F.conv2d(stack, g.view(1, 1, 1, win).expand(groups, 1, 1, win).contiguous(), groups=groups)
+    blurred = F.conv2d(blurred, g.view(1, 1, win, 1).expand(groups, 1, win, 1).contiguous(), groups=groups).double()
+    mu_x, mu_y, exx, eyy, exy = blurred.split(channels, dim=1)
+    sxx, syy, sxy = exx - mu_x**2, eyy - mu_y**2, exy - mu_x * mu_y
+    mu_x, mu_y = mu_x + shift, mu_y + shift
     c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
     ssim_map = ((2 * mu_x * mu_y + c1) * (2 * sxy + c2)) / ((mu_x**2 + mu_y**2 + c1) * (sxx + syy + c2))
     return ssim_map.flatten(1).mean(1).float()

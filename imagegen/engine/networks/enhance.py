@@ -4,7 +4,7 @@ Generator (SRResNet-like, Ledig et al. 2017, without batch norm as in EDSR):
 conv -> residual blocks -> two x2 stages (conv to 4x channels + pixel shuffle) -> conv.
 Its output is added to a bicubic upscale of the input (a global residual): the network only
 learns what bicubic gets wrong (edges, texture, undoing blur and JPEG), so it starts at
-bicubic quality instead of at noise and trains in far fewer steps.
+about bicubic quality instead of at noise and trains in far fewer steps.
 
 Patch discriminator (pix2pix, Isola et al. 2017): a few stride-2 convolutions giving one
 logit per overlapping patch, so it judges local texture rather than the whole image.
@@ -43,7 +43,8 @@ class EnhanceGenerator(nn.Module):
             up += [nn.Conv2d(channels, channels * 4, 3, padding=1), nn.PixelShuffle(2), nn.LeakyReLU(0.2, True)]
         self.upsample = nn.Sequential(*up)
         self.tail = nn.Conv2d(channels, 3, 3, padding=1)
-        nn.init.zeros_(self.tail.weight)  # start exactly at bicubic
+        # Start close to bicubic (a small, not zero, tail so gradients reach every layer at once).
+        nn.init.normal_(self.tail.weight, 0.0, 1e-3)
         nn.init.zeros_(self.tail.bias)
 
     def forward(self, low: torch.Tensor) -> torch.Tensor:

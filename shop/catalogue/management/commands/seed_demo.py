@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.files.base import ContentFile
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.text import slugify
@@ -94,6 +95,7 @@ class Command(BaseCommand):
 
         # Styles first, so the upload hooks of the product images below can resolve them.
         styles = self.seed_styles()
+        call_command("imagegen_builtin_styles", stdout=self.stdout)  # the 26 neural styles (issue 7)
 
         deleted = 0
         if options["flush"]:

@@ -1,0 +1,118 @@
+"""python manage.py imagegen_train {gan,enhance} [--size --steps --batch --device --resume --seed]
+
+Trains on every image of the registered sources (see docs/models.md). Inline by default, with
+a progress bar; ``--queue`` puts the run on the imagegen-train queue for a (GPU) worker.
+"""
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+from redis.exceptions import RedisError
+
+from imagegen.conf import conf
+from imagegen.training.models import TrainingRun
+from imagegen.training.runner import DEFAULT_STEPS, RunBusy, create_run, execute, make_config
+
+
+class Command(BaseCommand):
+    help = "Train the product GAN ('gan') or the 4x enhancement GAN ('enhance') on the catalogue's images."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("kind", choices=[k.value for k in TrainingRun.Kind])
+        parser.add_argument("--size", type=int, help="GAN: image size 32, 64 or 128 (default 64). enhance: crop size (default 64).")
+        parser.add_argument("--steps", type=int, help=f"Total steps (default {DEFAULT_STEPS['gan']}); with --resume, the new total.")
+        parser.add_argument("--batch", type=int, help="Batch size (default 32 for gan, 16 for enhance).")
+        parser.add_argument("--device", default="auto", help="auto (CUDA with bf16 if present, else CPU), cpu, cuda, cuda:1 ...")
+        parser.add_argument("--seed", type=int, default=0, help="Random seed: the same seed and data give the same run.")
+        parser.add_argument("--resume", nargs="?", const="latest", metavar="RUN_ID",
+                            help="Continue a run from its last checkpoint (default: the latest unfinished run of this kind).")
+        parser.add_argument("--preset", choices=["baseline", "strong"], default="strong",
+                            help="GAN: 'baseline' (the article's DCGAN + BCE) or 'strong' (spectral norm, hinge, DiffAugment, EMA).")
+        parser.add_argument("--conditional", action="store_true", help="GAN: condition on the category (IMAGEGEN['TRAINING_LABEL']).")
+        parser.add_argument("--image-size", type=int, help="enhance: side the catalogue images are prepared at (default 256).")
+        parser.add_argument("--base-channels", type=int, help="GAN: width of the networks (default 64).")
+        parser.add_argument("--holdout", type=float, default=0.2, help="Share of images held out for evaluation (default 0.2).")
+        parser.add_argument("--log-every", type=int, help="Steps per loss-history point and progress update (default 10).")
+        parser.add_argument("--checkpoint-every", type=int, help="Steps between checkpoints (default a tenth of the run, at least 100).")
+        parser.add_argument("--queue", action="store_true", help="Enqueue on the training queue instead of running here.")
+
+    def handle(self, *args, **opts) -> None:
+        kind = opts["kind"]
+        run = self._resume(kind, opts) if opts["resume"] else self._new(kind, opts)
+        if opts["queue"]:
+            from imagegen.training.jobs import enqueue_training
+
+            try:
+                job_id = enqueue_training(run)
+            except RedisError as exc:
+                raise CommandError(f"Redis is not reachable, run #{run.pk} stays queued ({exc}). Start Redis, then run with --resume {run.pk} --queue.")
+            queue = conf.QUEUES["train"]
+            self.stdout.write(f"Queued training run #{run.pk} as job {job_id} on {queue!r}. "
+                              f"A worker takes it with: python manage.py imagegen_worker {queue}")
+            return
+
+        from imagegen.training.progress import ProgressBar
+
+        self.stdout.write(f"Training {kind} run #{run.pk}: {run.config.get('preset', '')} {self._describe(run)}")
+        bar = ProgressBar(self.stdout, run.total_steps, start=run.step)
+        try:
+            run = execute(run.pk, progress=bar, checkpoint_every=opts["checkpoint_every"])
+        except RunBusy as exc:
+            raise CommandError(str(exc))
+        except Exception as exc:
+            raise CommandError(f"Training run #{run.pk} failed: {TrainingRun.objects.get(pk=run.pk).error or exc}") from exc
+        self.stdout.write(f"Dataset: {run.dataset.get('summary', '')}; device {run.device_used}.")
+        if run.status != TrainingRun.Status.DONE:
+            self.stdout.write(f"Run #{run.pk} {run.status} at step {run.step}; continue with --resume {run.pk}.")
+            return
+        rate = f", {run.steps_per_second:.2f} steps/s" if run.steps_per_second else ""
+        self.stdout.write(self.style.SUCCESS(f"Run #{run.pk} done: {run.step} steps{rate}; checkpoint {run.checkpoint.name}, weights {run.weights.name}."))
+        if kind == TrainingRun.Kind.ENHANCE:
+            self.stdout.write("Published as the 'enhance-4x' style: use it on low-resolution images (processor 'enhance').")
+        self.stdout.write(f"Evaluate with: python manage.py imagegen_evaluate {kind} --run {run.pk}")
+
+    def _describe(self, run: TrainingRun) -> str:
+        c = run.config
+        return f"size {c['size']}, batch {c['batch']}, seed {c['seed']}, steps {run.step}->{run.total_steps}"
+
+    def _new(self, kind: str, opts) -> TrainingRun:
+        if opts["conditional"] and kind == TrainingRun.Kind.GAN and not conf.TRAINING_LABEL:
+            raise CommandError("--conditional needs IMAGEGEN['TRAINING_LABEL'], the path from a source image to its category, e.g. 'product.category.slug'.")
+        extra = {"log_every": opts["log_every"]}
+        if kind == TrainingRun.Kind.GAN:
+            extra["base_channels"] = opts["base_channels"]
+        else:
+            extra["image_size"] = opts["image_size"]
+        try:
+            config = make_config(kind, size=opts["size"], batch=opts["batch"], seed=opts["seed"], preset=opts["preset"],
+                                 conditional=opts["conditional"], **extra)
+        except (ValueError, TypeError) as exc:
+            raise CommandError(str(exc))
+        except Exception as exc:  # the engine's configuration errors
+            raise CommandError(str(exc))
+        steps = opts["steps"] or DEFAULT_STEPS[kind]
+        if steps < 1:
+            raise CommandError("--steps must be at least 1.")
+        return create_run(kind, config, steps=steps, device=opts["device"], holdout=opts["holdout"])
+
+    def _resume(self, kind: str, opts) -> TrainingRun:
+        runs = TrainingRun.objects.filter(kind=kind)
+        if opts["resume"] == "latest":
+            run = runs.exclude(status=TrainingRun.Status.DONE).order_by("-created_at", "-id").first()
+            if run is None:
+                raise CommandError(f"No unfinished {kind} run to resume; give a run id to extend a finished one.")
+        else:
+            try:
+                run = runs.get(pk=int(opts["resume"]))
+            except (ValueError, TrainingRun.DoesNotExist):
+                raise CommandError(f"No {kind} training run #{opts['resume']}.")
+        for key in ("size", "batch"):
+            if opts[key] and opts[key] != run.config.get(key):
+                raise CommandError(f"--{key} {opts[key]} differs from run #{run.pk}'s {run.config.get(key)}; a resumed run keeps its configuration.")
+        updates = {"device": opts["device"] or run.device}
+        if opts["steps"]:
+            if opts["steps"] < run.step:
+                raise CommandError(f"Run #{run.pk} is already at step {run.step}.")
+            updates["total_steps"] = opts["steps"]
+        TrainingRun.objects.filter(pk=run.pk).update(**updates)
+        run.refresh_from_db()
+        return run

@@ -1,0 +1,75 @@
+"""Evaluating a finished run on the held-out split and recording the figures on the row."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+
+from ..conf import conf
+from .models import TrainingRun
+from .runner import load_data, load_trainer
+
+__all__ = ["evaluate_run", "latest_evaluable", "format_table"]
+
+
+def latest_evaluable(kind: str) -> TrainingRun:
+    run = TrainingRun.objects.filter(kind=kind).exclude(checkpoint="").order_by("-created_at", "-id").first()
+    if run is None:
+        raise LookupError(f"No {kind} training run with a checkpoint; run `python manage.py imagegen_train {kind}` first.")
+    return run
+
+
+def evaluate_run(run: TrainingRun, *, samples: int = 256, device: str | None = None) -> dict[str, Any]:
+    from ..engine.training.evaluate import evaluate_enhance, evaluate_gan
+
+    if not run.checkpoint:
+        raise ValueError(f"Training run #{run.pk} has no checkpoint yet.")
+    data = load_data(run)
+    trainer = load_trainer(run, data, device=device)
+    if run.kind == TrainingRun.Kind.GAN:
+        figures = evaluate_gan(trainer, data, samples=samples, memorisation_threshold=conf.MEMORISATION_THRESHOLD)
+    else:
+        figures = evaluate_enhance(trainer, data)
+    figures = {**figures, "step": trainer.step, "evaluated_at": timezone.now().isoformat(timespec="seconds")}
+    TrainingRun.objects.filter(pk=run.pk).update(metrics=figures, updated_at=timezone.now())
+    run.metrics = figures
+    return figures
+
+
+def format_table(kind: str, figures: dict[str, Any]) -> str:
+    """The figures as a plain-text table for the terminal."""
+    if kind == TrainingRun.Kind.ENHANCE:
+        head = f"{'method':<10}{'PSNR-Y dB':>11}{'SSIM-Y':>9}{'PSNR-RGB dB':>13}{'SSIM-RGB':>10}"
+        lines = [
+            f"4x enhancement on {figures['held_out_images']} held-out images ({figures['image_size']} px; "
+            f"degradation blur sigma {figures['degradation']['sigma']}, JPEG q{figures['degradation']['quality']}; "
+            f"data range {figures['data_range']}, {figures['border']} px border shaved)",
+            head,
+            "-" * len(head),
+        ]
+        for method in ("gan", "bicubic", "lanczos"):
+            m = figures[method]
+            lines.append(f"{method:<10}{m['psnr_y']:>11.2f}{m['ssim_y']:>9.4f}{m['psnr_rgb']:>13.2f}{m['ssim_rgb']:>10.4f}")
+        return "\n".join(lines)
+    rows = [
+        ("KID (held-out vs generated)", f"{figures['kid']:.4f}"),
+        ("KID floor (held-out vs train)", f"{figures['kid_real_floor']:.4f}"),
+        ("KID (train vs generated)", f"{figures['kid_train']:.4f}"),
+        ("Frechet distance", f"{figures['frechet']:.2f}"),
+        ("Sliced Wasserstein", f"{figures['swd']:.4f}"),
+        (f"Precision (k={figures['pr_k']})", f"{figures['precision']:.3f}"),
+        (f"Recall (k={figures['pr_k']})", f"{figures['recall']:.3f}"),
+        ("D accuracy, held-out real vs generated", f"{figures['d_accuracy_held_out']:.3f}"),
+        ("D accuracy, train real vs generated", f"{figures['d_accuracy_train']:.3f}"),
+        ("Nearest training image, min", f"{figures['nearest_train_min']:.4f}"),
+        ("Nearest training image, median", f"{figures['nearest_train_median']:.4f}"),
+        (f"Share closer than {figures['memorisation_threshold']}", f"{figures['memorised_share']:.3f}"),
+    ]
+    width = max(len(name) for name, _ in rows)
+    lines = [
+        f"GAN on {figures['held_out_images']} held-out / {figures['train_images']} train images, "
+        f"{figures['generated']} generated; embedding {figures['embedding']} (not FID: no Inception weights); "
+        f"memorisation in {figures['memorisation_space']}",
+    ]
+    lines += [f"{name:<{width}}  {value:>10}" for name, value in rows]
+    return "\n".join(lines)
