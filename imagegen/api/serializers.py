@@ -126,6 +126,9 @@ class RequestOptionsSerializer(serializers.Serializer):
         choices=PRESERVE_PRODUCT_CHOICES, required=False,
         help_text="off: restyle everything; product: keep the product, restyle the background; background: the reverse.",
     )
+    preserve_amount = serializers.FloatField(
+        min_value=0, max_value=1, required=False, help_text="With preserve_product: how much of the source the preserved part keeps (default 0.75)."
+    )
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if isinstance(data, dict):

@@ -150,7 +150,7 @@ def test_post_jobs_creates_pending_variants_and_answers_202(requester_client, ca
     response = job(
         requester_client,
         sources=[catalogue.public_ref], styles=["vintage", "sunset-look"],
-        options={"strength": 0.6, "preserve_colors": True, "preserve_product": "product"},
+        options={"strength": 0.6, "preserve_colors": True, "preserve_product": "product", "preserve_amount": 0.5},
         format="png", size=256, priority="bulk",
     )
     assert response.status_code == 202, response.json()
@@ -163,7 +163,7 @@ def test_post_jobs_creates_pending_variants_and_answers_202(requester_client, ca
         assert row.status == Variant.Status.PENDING and row.queue == queue_name("bulk")
         assert (row.requested_format, row.max_size) == ("PNG", 256)
         assert row.parameters["strength"] == 0.6 and row.parameters["preserve_colors"] is True
-        assert row.parameters["preserve_product"] == "product"
+        assert row.parameters["preserve_product"] == "product" and row.parameters["preserve_amount"] == 0.5
     request = VariantRequest.objects.get(pk=body["id"])
     assert request.user == requester and set(request.variants.values_list("pk", flat=True)) == set(rows.values_list("pk", flat=True))
 

@@ -1,0 +1,154 @@
+"""Per processor: images/s at 512 and 1024 px on CPU, imagegen's torch processor against a
+plain Pillow/numpy implementation of the same operation, side by side in one run.
+
+    .venv/bin/python -m benchmarks.bench_processors [--repeats 5] [--sizes 512 1024]
+
+The references: `lut` vs Pillow's C Color3DLUT (trilinear, same .cube table); `look`
+(Reinhard in Lab) vs the same formulas in numpy; `sketch` vs Pillow's GaussianBlur and a
+numpy colour dodge. Times are for the processor alone (decoded image in, image out), the
+figures/metrics that `render` adds are measured separately as "render overhead".
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image as PILImage
+from PIL import ImageFilter
+
+from .common import ROOT, median, write_results, write_section
+
+PHOTOS = ROOT.parent / "shared" / "datasets" / "products"
+
+
+def source_image(size: int) -> PILImage.Image:
+    photos = sorted(PHOTOS.glob("*.png")) if PHOTOS.is_dir() else []
+    if photos:
+        img = PILImage.open(photos[4]).convert("RGBA")
+    else:
+        from shop.catalogue.drawing import draw_product
+
+        img = draw_product("hoodie", color=(60, 90, 180), size=1024, transparent=True)
+    return img.resize((size, size), PILImage.LANCZOS)
+
+
+# --- numpy / Pillow references -------------------------------------------------------------
+
+def _srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    m = np.array([[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750], [0.0193339, 0.1191920, 0.9503041]])
+    xyz = lin @ m.T / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], -1)
+
+
+def _lab_to_srgb(lab: np.ndarray) -> np.ndarray:
+    fy = (lab[..., 0] + 16) / 116
+    f = np.stack([fy + lab[..., 1] / 500, fy, fy - lab[..., 2] / 200], -1)
+    xyz = np.where(f > 6 / 29, f**3, 3 * (6 / 29) ** 2 * (f - 4 / 29)) * np.array([0.95047, 1.0, 1.08883])
+    m = np.array([[3.2404542, -1.5371385, -0.4985314], [-0.9692660, 1.8760108, 0.0415560], [0.0556434, -0.2040259, 1.0572252]])
+    lin = np.clip(xyz @ m.T, 0, 1)
+    return np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1 / 2.4) - 0.055)
+
+
+def numpy_reinhard(img: PILImage.Image, ref: PILImage.Image) -> PILImage.Image:
+    rgba = np.asarray(img, dtype=np.float64) / 255
+    lab = _srgb_to_lab(rgba[..., :3])
+    mask = rgba[..., 3] > 0.5
+    ref_lab = _srgb_to_lab(np.asarray(ref.convert("RGB"), dtype=np.float64) / 255).reshape(-1, 3)
+    src = lab[mask]
+    out = (lab - src.mean(0)) / (src.std(0) + 1e-6) * ref_lab.std(0) + ref_lab.mean(0)
+    rgb = (_lab_to_srgb(out) * 255).round().astype(np.uint8)
+    return PILImage.fromarray(np.dstack([rgb, (rgba[..., 3] * 255).astype(np.uint8)]), "RGBA")
+
+
+def pillow_lut(img: PILImage.Image, cube_text: str) -> PILImage.Image:
+    rows = [list(map(float, line.split())) for line in cube_text.splitlines() if line and line[0] in "0123456789.-"]
+    size = round(len(rows) ** (1 / 3))
+    lut = ImageFilter.Color3DLUT(size, [v for row in rows for v in row])
+    rgb = img.convert("RGB").filter(lut)
+    rgb.putalpha(img.getchannel("A"))
+    return rgb
+
+
+def pillow_sketch(img: PILImage.Image, sigma: float) -> PILImage.Image:
+    grey = img.convert("L")
+    blurred = np.asarray(grey.filter(ImageFilter.GaussianBlur(sigma)), dtype=np.float32) / 255
+    g = np.asarray(grey, dtype=np.float32) / 255
+    dodge = np.clip(g / np.maximum(blurred, 1e-3), 0, 1) ** 1.5 * (1 - 0.15 * (1 - g))
+    return PILImage.fromarray((dodge * 255).astype(np.uint8), "L")
+
+
+# --- timing ----------------------------------------------------------------------------------
+
+def rate(fn, repeats: int) -> float:
+    fn()  # warm up (caches, first-call allocation)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return 1.0 / median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[512, 1024])
+    args = parser.parse_args()
+
+    import torch
+
+    from imagegen.engine import decode, get_processor, render
+    from shop.catalogue.drawing import draw_reference_palette, make_cube_lut
+
+    ref_pil = draw_reference_palette("sunset", size=512)
+    ref_buf = io.BytesIO()
+    ref_pil.save(ref_buf, "PNG")
+    cube = make_cube_lut("vintage", size=33)
+    rows = []
+    for size in args.sizes:
+        pil = source_image(size)
+        buf = io.BytesIO()
+        pil.save(buf, "PNG")
+        image = decode(buf.getvalue())
+        sigma = 0.02 * size
+        cases = {
+            "look (reinhard)": (lambda: get_processor("look")(image, get_processor("look").validate({}), ref_buf.getvalue()), lambda: numpy_reinhard(pil, ref_pil), "numpy"),
+            "lut (33³ .cube)": (lambda: get_processor("lut")(image, {}, cube.encode()), lambda: pillow_lut(pil, cube), "Pillow Color3DLUT"),
+            "sketch": (lambda: get_processor("sketch")(image, get_processor("sketch").validate({"sigma": sigma}), None), lambda: pillow_sketch(pil, sigma), "Pillow + numpy"),
+        }
+        with torch.inference_mode():
+            for name, (ours, reference, ref_name) in cases.items():
+                r_ours, r_ref = rate(ours, args.repeats), rate(reference, args.repeats)
+                rows.append({"processor": name, "size": size, "imagegen_images_per_s": r_ours, "reference": ref_name,
+                             "reference_images_per_s": r_ref, "ratio": r_ours / r_ref})
+            full = rate(lambda: render(image, "sketch", {"sigma": sigma}), args.repeats)
+            bare = next(r["imagegen_images_per_s"] for r in rows if r["processor"] == "sketch" and r["size"] == size)
+            rows.append({"processor": "sketch via render() (with figures)", "size": size, "imagegen_images_per_s": full,
+                         "reference": "sketch processor alone", "reference_images_per_s": bare, "ratio": full / bare})
+    path = write_results("processors", {"repeats": args.repeats, "threads": torch.get_num_threads(), "rows": rows})
+    table = "\n".join(
+        f"| {r['processor']} | {r['size']} | {r['imagegen_images_per_s']:.2f} | {r['reference']} | {r['reference_images_per_s']:.2f} | {r['ratio']:.2f}× |"
+        for r in rows
+    )
+    write_section(
+        "processors",
+        f"""## Processors on CPU: imagegen (torch) vs a plain Pillow/numpy implementation
+
+`.venv/bin/python -m benchmarks.bench_processors --repeats {args.repeats}` — median of {args.repeats}, images/s, one RGBA product photo
+resized to the size given, torch with {torch.get_num_threads()} threads. JSON: `{path.relative_to(ROOT)}`.
+
+| processor | px | imagegen img/s | reference | reference img/s | ratio |
+|---|---|---|---|---|---|
+{table}
+""",
+    )
+    print(path.read_text())
+
+
+if __name__ == "__main__":
+    main()

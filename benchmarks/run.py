@@ -1,0 +1,45 @@
+"""`make bench`: every benchmark with settings that finish in about 10 minutes on 2 CPU cores.
+
+Each writes benchmarks/results/<name>.json and its section of docs/benchmarks.md.
+    .venv/bin/python -m benchmarks.run [--only e2e processors ...]
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import subprocess
+import sys
+import time
+
+# name: (module, arguments) — modules that are absent (their feature not installed) are skipped.
+SUITE = {
+    "e2e": ("benchmarks.bench_e2e", ["--latency-n", "20", "--batch", "40"]),
+    "processors": ("benchmarks.bench_processors", ["--repeats", "5"]),
+    "style": ("benchmarks.bench_style", []),
+    "api": ("benchmarks.bench_api", []),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--only", nargs="+", choices=sorted(SUITE))
+    args = parser.parse_args()
+    failed = []
+    for name in args.only or SUITE:
+        module, argv = SUITE[name]
+        if importlib.util.find_spec(module) is None:
+            print(f"== {name}: {module} not present, skipped")
+            continue
+        print(f"== {name}: python -m {module} {' '.join(argv)}", flush=True)
+        t0 = time.perf_counter()
+        # Separate processes: each benchmark sets up Django and its own database.
+        rc = subprocess.call([sys.executable, "-m", module, *argv])
+        print(f"== {name}: {'ok' if rc == 0 else f'FAILED ({rc})'} in {time.perf_counter() - t0:.0f} s", flush=True)
+        if rc:
+            failed.append(name)
+    if failed:
+        sys.exit(f"benchmarks failed: {', '.join(failed)}")
+
+
+if __name__ == "__main__":
+    main()
