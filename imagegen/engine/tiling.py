@@ -2,8 +2,9 @@
 
 Each tile is processed on its own, and the tiles are blended with weights that ramp linearly
 across the overlap (1 in a tile's interior, falling towards edges shared with a neighbour, 1 on
-the image's own border), so no tile edge shows. The overlap should exceed the network's
-receptive field radius so that the ramp hides the padding effects at tile borders.
+the image's own border), so no tile edge shows. The outer quarter of each overlap gets no
+weight at all: a filter whose radius fits in it gives exactly the untiled result, and a
+network's padding effects at tile borders are hidden.
 
 Networks that normalise by whole-image statistics must also share those statistics across
 tiles (see networks/norm.py); ``run_tiled`` only does the geometry.
@@ -31,10 +32,14 @@ def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
 
 
 def _ramp(length: int, start: int, tile: int, overlap: int, total: int, device, dtype) -> torch.Tensor:
+    """Per-pixel weight along one axis: 0 for the first quarter of an overlap at a tile edge
+    shared with a neighbour (where the tile's own padding shows), then a linear ramp to 1."""
     w = torch.ones(tile, device=device, dtype=dtype)
     if overlap <= 0:
         return w
-    ramp = torch.linspace(0.0, 1.0, overlap + 2, device=device, dtype=dtype)[1:-1]
+    margin = overlap // 4
+    ramp = torch.zeros(overlap, device=device, dtype=dtype)
+    ramp[margin:] = torch.linspace(0.0, 1.0, overlap - margin + 2, device=device, dtype=dtype)[1:-1]
     if start > 0:
         w[:overlap] = ramp
     if start + tile < total:

@@ -195,3 +195,23 @@ def test_admin_pages_show_variants(admin_client, redis_conn):
     assert b"sketch" in response.content
     listing = admin_client.get(reverse("admin:imagegen_variant_changelist") + "?status__exact=ready")
     assert listing.status_code == 200 and b"sketch" in listing.content
+
+
+def test_any_model_with_an_image_field_can_be_a_source(redis_conn):
+    from django.core.files.base import ContentFile
+
+    from imagegen.jobs import process_source
+    from tests.testapp.models import Banner
+
+    from ..conftest import png_bytes
+
+    banner = Banner(title="Summer sale")
+    banner.picture.save("sale.png", ContentFile(png_bytes(size=(64, 48))), save=True)
+    (variant,) = Variant.objects.for_object(banner, "picture")
+    assert variant.object_id == str(banner.pk) and variant.spec_name == "thumb"
+
+    assert process_source(variant.content_type_id, variant.object_id, "picture", variant.source_hash)["ready"] == 1
+    variant.refresh_from_db()
+    assert (variant.width, variant.height, variant.format) == (32, 24, "PNG")
+    fresh = Banner.objects.get(pk=banner.pk)
+    assert render('{% imagegen_url b.picture "thumb" %}', b=fresh) == variant.file.url

@@ -54,7 +54,7 @@ def test_strength_blends_a_builtin_style_linearly():
 
 
 def test_strength_moves_a_reference_style_in_style_space(reference):
-    image = drawn()
+    image = drawn(size=96)
     distances = [
         render(image, "style", {"strength": s}, reference=reference).info["metrics"]["style_distance"]
         for s in (0.0, 0.5, 1.0)
@@ -71,8 +71,8 @@ def test_stored_style_vector_is_used_instead_of_the_reference(reference):
 
     vector = style_vector_from_image(decode(reference))
     assert len(vector) == 100
-    a = render(drawn(), "style", {"style_vector": vector})
-    b = render(drawn(), "style", {}, reference=reference)
+    a = render(drawn(size=96), "style", {"style_vector": vector})
+    b = render(drawn(size=96), "style", {}, reference=reference)
     assert torch.allclose(a.rgb, b.rgb, atol=1e-5)
 
 

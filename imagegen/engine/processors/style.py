@@ -227,6 +227,8 @@ class StyleProcessor(Processor):
 
     def __init__(self) -> None:
         self._prepared: OrderedDict[str, Image] = OrderedDict()
+        # reference file hash -> its style vector: variants sharing a reference compute it once
+        self._reference_vectors: OrderedDict[str, torch.Tensor] = OrderedDict()
 
     # -- what one request means ----------------------------------------------------------
 
@@ -322,11 +324,19 @@ class StyleProcessor(Processor):
         from ..io import decode
 
         assert reference is not None
+        key = f"{hashlib.sha256(reference).hexdigest()}:{device}"
+        cached = self._reference_vectors.get(key)
+        if cached is not None:
+            return cached
         try:
             ref = decode(reference)
         except Exception as exc:  # noqa: BLE001 - any decode failure is the admin's file
             raise ParameterError(f"The style's reference file is not a usable image ({exc}); upload a JPEG or PNG.") from exc
-        return _predict(_over_white(ref).to(device), device)[0]
+        vector = _predict(_over_white(ref).to(device), device)[0]
+        self._reference_vectors[key] = vector
+        while len(self._reference_vectors) > 32:
+            self._reference_vectors.popitem(last=False)
+        return vector
 
     # -- figures -------------------------------------------------------------------------
 
