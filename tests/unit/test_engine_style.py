@@ -146,14 +146,19 @@ def test_tiled_stylisation_has_no_seams(network):
         with stats.replaying():
             single = net(x, style, stats)
     assert float(psnr(tiled, single)) > 30.0
-    # seams: the jump between neighbouring columns/rows where tiles meet is no larger than elsewhere
+    # seams: where tiles meet, the jump between neighbouring columns (rows) is the image's
+    # own, as in the single pass, not an extra step
     starts = tile_starts(320, tile, min(128, tile // 4))
-    edges = sorted({s for s in starts[1:]} | {s + tile for s in starts[:-1]})
-    dx = (tiled[..., :, 1:] - tiled[..., :, :-1]).abs().mean(dim=(0, 1, 2))
-    dy = (tiled[..., 1:, :] - tiled[..., :-1, :]).abs().mean(dim=(0, 1, 3))
-    for d in (dx, dy):
-        at_edges = torch.stack([d[e - 1] for e in edges if 0 < e < 320])
-        assert float(at_edges.max()) < 1.5 * float(d.median()) + 0.01
+    edges = [e for e in sorted(set(starts[1:]) | {s + tile for s in starts[:-1]}) if 0 < e < 320]
+
+    def jumps(img: torch.Tensor, dim: int) -> torch.Tensor:
+        d = img.diff(dim=dim).abs()
+        return d.mean(dim=tuple(i for i in range(4) if i != dim))
+
+    for dim in (2, 3):
+        t, s = jumps(tiled, dim), jumps(single, dim)
+        extra = torch.stack([t[e - 1] - s[e - 1] for e in edges])
+        assert float(extra.max()) < 0.25 * float(s.median()) + 0.002, (network, dim, extra)
 
 
 def test_a_2160px_photo_renders_at_full_size():
@@ -178,7 +183,8 @@ def test_variants_of_one_source_run_as_one_batch(reference):
     requests = [("style", {"style": 1}, None, None), ("style", {"style": "4:0.5,20:0.5"}, None, None),
                 ("style", {}, reference, None), ("sketch", {}, None, None)]
     one_by_one = [render(image, p, params, reference=r) for p, params, r, _ in requests]
-    assert prepare_batch(image, requests) == 2  # the two built-in styles; one reference style alone
+    # the three "style" requests (the two built-in styles in one network batch); not the sketch
+    assert prepare_batch(image, requests) == 3
     batched = [render(image, p, params, reference=r) for p, params, r, _ in requests]
     for a, b in zip(one_by_one, batched):
         assert torch.allclose(a.rgb, b.rgb, atol=2e-3)
