@@ -5,7 +5,7 @@ enhancement GAN (vs bicubic and Lanczos), on the Saleor product photos beside th
 The engine is used directly (the same trainers and evaluation `imagegen_train` and
 `imagegen_evaluate` run), so no database is needed. CPU, small sizes, stated steps:
 
-    .venv/bin/python -m benchmarks.bench_training [--gan-steps 600 --seeds 0 1 2 --enhance-steps 600 --threads 2]
+    .venv/bin/python -m benchmarks.bench_training [--gan-steps 600 --seeds 0 1 2 --enhance-steps 400 --threads 1]
 
 Writes benchmarks/results/training.json and the "training" section of docs/benchmarks.md.
 """
@@ -161,7 +161,7 @@ def main() -> None:
     parser.add_argument("--gan-channels", type=int, default=32)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--samples", type=int, default=256)
-    parser.add_argument("--enhance-steps", type=int, default=600)
+    parser.add_argument("--enhance-steps", type=int, default=400)
     parser.add_argument("--enhance-crop", type=int, default=48)
     parser.add_argument("--enhance-image-size", type=int, default=256)
     parser.add_argument("--enhance-batch", type=int, default=8)

@@ -71,15 +71,15 @@ def write_results(name: str, payload: dict) -> Path:
     return path
 
 
-def write_section(name: str, markdown: str) -> None:
-    """Replace this benchmark's section of docs/benchmarks.md (other sections are kept)."""
+def write_section(name: str, markdown: str, doc: Path = DOC) -> None:
+    """Replace this benchmark's section of docs/benchmarks.md, or of ``doc`` (other sections are kept)."""
     begin, end = f"<!-- begin {name} -->", f"<!-- end {name} -->"
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n\nEach figure is a median of repeats, measured side by side in one run on the machine named in its JSON file.\n"
+    text = doc.read_text() if doc.exists() else "# Benchmarks\n\nEach figure is a median of repeats, measured side by side in one run on the machine named in its JSON file.\n"
     block = f"{begin}\n{markdown.strip()}\n{end}"
     if begin in text and end in text:
         head, rest = text.split(begin, 1)
         text = head + block + rest.split(end, 1)[1]
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(text)
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text(text)

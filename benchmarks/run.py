@@ -17,6 +17,7 @@ SUITE = {
     "processors": ("benchmarks.bench_processors", ["--repeats", "5"]),
     "style": ("benchmarks.bench_style", []),
     "api": ("benchmarks.bench_api", []),
+    "storage-urls": ("benchmarks.bench_storage_urls", ["--urls", "2000", "--repeats", "7"]),
 }
 
 

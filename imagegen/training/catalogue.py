@@ -88,7 +88,15 @@ def load_catalogue(*, size: int, conditional: bool, holdout: float, min_side: in
 
     missing: list[tuple[str, str]] = []
     items = collect(conf.TRAINING_LABEL if conditional else None, missing)
-    data = prepare(items, size=size, background=background, min_side=min_side, holdout=holdout, cache=StorageCache())
+    try:
+        data = prepare(items, size=size, background=background, min_side=min_side, holdout=holdout, cache=StorageCache())
+    except ValueError as exc:
+        sources = ", ".join(s.id for s in registry.sources()) or "none registered"
+        unreadable = f" {len(missing)} could not be read from storage." if missing else ""
+        raise ValueError(
+            f"{exc}{unreadable} Training uses the images of the registered sources ({sources}) that are at least "
+            f"{min_side} px on the shorter side: upload product images first."
+        ) from exc
     data.report.corrupt.extend(missing)
     data.report.collected += len(missing)
     return data

@@ -27,6 +27,15 @@ def png(image: PILImage.Image, fmt: str = "PNG", **kw) -> bytes:
     return buf.getvalue()
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    # Tiny models: one thread is faster than several fighting over a busy CI machine.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def items() -> list[CatalogueItem]:
     out = []
@@ -165,7 +174,7 @@ def test_conditional_gan_resumes_exactly(data32):
         assert torch.equal(a, b)
 
 
-def test_enhancement_learns_and_resumes_exactly(data64):
+def test_enhancement_learns(data64):
     trainer = EnhanceTrainer(TINY_ENHANCE, data64.train(), device="cpu")
     before = F.l1_loss(trainer.enhance(trainer.fixed_low), trainer.fixed_hr).item()
     for _ in range(24):
@@ -175,14 +184,20 @@ def test_enhancement_learns_and_resumes_exactly(data64):
     assert all(torch.isfinite(torch.tensor(list(h.values()))).all() for h in trainer.history)
     assert trainer.history[-1]["loss_d"] > 0  # the adversary joined at step 20
 
-    half = EnhanceTrainer(TINY_ENHANCE, data64.train(), device="cpu")
-    for _ in range(12):
+
+def test_enhancement_resumes_exactly(data64):
+    config = EnhanceConfig(size=16, image_size=64, batch=4, channels=8, blocks=1, adv_start=2, log_every=1)
+    straight = EnhanceTrainer(config, data64.train(), device="cpu")
+    for _ in range(6):
+        straight.train_step()
+    half = EnhanceTrainer(config, data64.train(), device="cpu")
+    for _ in range(3):
         half.train_step()
-    resumed = EnhanceTrainer(TINY_ENHANCE, data64.train(), device="cpu")
+    resumed = EnhanceTrainer(config, data64.train(), device="cpu")
     resumed.load_state_dict(load_checkpoint(save_checkpoint(half.state_dict())))
-    for _ in range(12):
+    for _ in range(3):
         resumed.train_step()
-    assert resumed.history == trainer.history
+    assert resumed.history == straight.history
 
 
 def test_checkpoint_of_another_kind_is_refused(data32, data64):

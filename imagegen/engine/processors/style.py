@@ -182,6 +182,8 @@ def _run_network(net_name: str, x: torch.Tensor, styles: torch.Tensor, tile: int
     device = x.device
     net = _network(net_name, device)
     batch = x.expand(styles.shape[0], -1, -1, -1)
+    if device.type == "cpu":
+        batch = batch.contiguous(memory_format=torch.channels_last)  # matches the CPU modules' layout
     with model_cache.autocast(device):
         h, w = x.shape[-2:]
         if max(h, w) <= tile:
