@@ -189,6 +189,11 @@ def cpu_markdown(result: dict, argv: str) -> str:
         n = result["native_2160"]
         lines += ["", f"Native resolution: a {n['size'][0]}×{n['size'][1]} product photo ({n['photo']}), built-in style, "
                   f"whole render with figures: {n['seconds']} s, peak memory {n['peak_rss_mb']} MB."]  # fmt: skip
+    ratios = [r["torch_vs_onnxruntime"] for r in result["rows"] if r["torch_vs_onnxruntime"]]
+    if ratios:
+        met = min(ratios) >= 1.0
+        lines += ["", f"**Goal (torch port at least as fast as onnxruntime on CPU): {'met' if met else 'not met'}** — "
+                  f"torch / onnxruntime {min(ratios):.2f}× to {max(ratios):.2f}×."]  # fmt: skip
     lines += [
         "",
         "The arbitrary-style networks are int8 models; the port reproduces their rounding in float "
@@ -231,7 +236,8 @@ def main() -> None:
         write_section("style-gpu", gpu_markdown(result))
         return
     result = cpu(args.repeats, args.threads, args.native_2160)
-    argv = (f" --repeats {args.repeats}" if args.repeats != 5 else "") + (" --native-2160" if args.native_2160 else "")
+    argv = (f" --repeats {args.repeats}" if args.repeats != 5 else "") + f" --threads {args.threads}"
+    argv += " --native-2160" if args.native_2160 else ""
     write_results("style", result)
     write_section("style", cpu_markdown(result, argv))
 

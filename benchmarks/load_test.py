@@ -211,6 +211,8 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=20)
     parser.add_argument("--image-size", default="128x96", help="uploaded photos, WxH pixels")
     parser.add_argument("--workers", type=int, default=2, help="imagegen worker processes")
+    parser.add_argument("--torch-threads", type=int, default=1,
+                        help="torch threads per worker (OMP_NUM_THREADS); 0: torch's default, one per core")
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn processes")
     parser.add_argument("--settle-timeout", type=float, default=600)
     args = parser.parse_args()
@@ -250,7 +252,10 @@ def run(args, env: dict[str, str], logs: Path, size: tuple[int, int]) -> tuple[d
     connection.close()  # the web and worker processes open their own
 
     web = WebServer(env, logs, workers=args.web_workers).start()
-    workers = [start(["imagegen_worker"], env, logs / f"worker-{i}.log") for i in range(args.workers)]
+    # Two workers on a small host each get a share of the cores: torch's default (a thread per
+    # core in every worker) oversubscribes them, and its spinning threads then cost 5-30x.
+    worker_env = {**env, "OMP_NUM_THREADS": str(args.torch_threads)} if args.torch_threads else env
+    workers = [start(["imagegen_worker"], worker_env, logs / f"worker-{i}.log") for i in range(args.workers)]
     readers = None
     try:
         wait_workers(args.workers, workers)
@@ -291,7 +296,7 @@ def run(args, env: dict[str, str], logs: Path, size: tuple[int, int]) -> tuple[d
         "setup": {
             "uploads": args.uploads, "clients": args.clients, "readers": args.readers, "read_interval_s": args.read_interval,
             "image_size": f"{size[0]}x{size[1]}", "products": args.products, "specs": spec_names,
-            "imagegen_workers": args.workers, "web": f"gunicorn -c shop/gunicorn.conf.py, {args.web_workers} processes",
+            "imagegen_workers": args.workers, "torch_threads_per_worker": args.torch_threads or "default", "web": f"gunicorn -c shop/gunicorn.conf.py, {args.web_workers} processes",
             "database": connection.vendor, "cpus": os.cpu_count(), "setup_s": setup_s,
         },
         "variants": figures,
@@ -322,6 +327,8 @@ def run(args, env: dict[str, str], logs: Path, size: tuple[int, int]) -> tuple[d
 def report(results: dict, args) -> str:
     s, r, u, t, v = results["setup"], results["reads"], results["uploads"], results["settled"], results["variants"]
     flags = f"--uploads {args.uploads} --clients {args.clients} --readers {args.readers}"
+    if args.torch_threads != 1:
+        flags += f" --torch-threads {args.torch_threads}"
     if args.read_interval != 1.0:
         flags += f" --read-interval {args.read_interval:g}"
     db = "DATABASE_URL=postgres://postgres@127.0.0.1:5432/imagegen " if s["database"] == "postgresql" else ""
@@ -335,7 +342,7 @@ def report(results: dict, args) -> str:
 shared by everything below ({s['database']}, real Redis, local files; JSON: `benchmarks/results/load_test.json`).
 
 Set-up: gunicorn with `shop/gunicorn.conf.py` ({args.web_workers} processes × 4 threads, DEBUG off) and
-{s['imagegen_workers']} `imagegen_worker` processes sharing Redis and the database. {s['uploads']} uploads of distinct
+{s['imagegen_workers']} `imagegen_worker` processes (torch threads each: {s['torch_threads_per_worker']}) sharing Redis and the database. {s['uploads']} uploads of distinct
 {s['image_size']} PNGs from {s['clients']} concurrent admin sessions through the ProductImage add form (multipart, CSRF),
 each getting the shop's {len(s['specs'])} registered variants ({', '.join(s['specs'])}); meanwhile {s['readers']} API readers
 (half anonymous, half with a staff token) poll `/api/imagegen/variants/?page_size=20` and variant details every

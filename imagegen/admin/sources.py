@@ -20,6 +20,7 @@ from .forms import RestyleForm
 
 REQUEST_PERM = "imagegen.request_variant"
 DELETE_PERM = "imagegen.delete_variant"
+VIEW_PERM, CHANGE_PERM = "imagegen.view_variant", "imagegen.change_variant"
 
 
 class ImagegenSourceAdmin:
@@ -53,13 +54,17 @@ class ImagegenSourceAdmin:
 
     # --- the change page: a live panel of variants -------------------------------------
 
+    def has_imagegen_view_permission(self, request: HttpRequest) -> bool:
+        # The panel shows variants (status, errors, files): only to those allowed to see them.
+        return request.user.has_perm(VIEW_PERM) or request.user.has_perm(CHANGE_PERM)
+
     def get_readonly_fields(self, request: HttpRequest, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
-        return fields + ["imagegen_variants"] if obj is not None else fields
+        return fields + ["imagegen_variants"] if obj is not None and self.has_imagegen_view_permission(request) else fields
 
     def get_fields(self, request: HttpRequest, obj=None):
         fields = list(super().get_fields(request, obj))
-        if obj is None and "imagegen_variants" in fields:
+        if (obj is None or not self.has_imagegen_view_permission(request)) and "imagegen_variants" in fields:
             fields.remove("imagegen_variants")
         return fields
 

@@ -267,9 +267,10 @@ class StyleProcessor(Processor):
         """Render several requests on one source as batches; later ``process`` calls with the
         same arguments return these results. Returns how many were prepared."""
         results = self._run(image, params_list, references)
+        self._prepared.clear()  # a new source: anything left from the last one is not needed
         for params, reference, result in zip(params_list, references, results):
             self._prepared[self._key(image, params, reference)] = result
-        while len(self._prepared) > 64:  # never grows without bound if a result goes unused
+        while len(self._prepared) > 16:  # bounded even for a very large batch
             self._prepared.popitem(last=False)
         return len(results)
 

@@ -17,7 +17,7 @@ A "step" is one discriminator update and one generator update on a batch.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
@@ -184,19 +184,13 @@ class GanTrainer(Trainer):
         train = self.data.train()
         return {
             "kind": "gan",
-            "config": {**_plain(self.config)},
+            "config": asdict(self.config),
             "label_names": self.data.label_names,
             "generator": {k: v.detach().cpu() for k, v in self.sampler().state_dict().items()},
             # For the memorisation guard: the images this model saw, in thumb32-rms space.
             "train_thumbs": (thumbnails(train.floats()) * 255).round().to(torch.uint8),
             "train_keys": train.keys,
         }
-
-
-def _plain(config: GanConfig) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    return asdict(replace(config))
 
 
 def make_grid(images: torch.Tensor, columns: int = 8, pad: int = 2) -> torch.Tensor:
