@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from .common import isolated_env, median, setup_django, write_results, write_section
-from .loadkit import WebServer, percentiles, product_png, run_load
+from .loadkit import WebServer, free_redis_db, percentiles, product_png, run_load
 
 ENDPOINTS = {
     "variant list (100 per page)": "list",
@@ -134,7 +134,7 @@ def main() -> None:
     args = parser.parse_args()
     t_start = time.perf_counter()
 
-    env = isolated_env(redis_db=12)
+    env = isolated_env(redis_db=free_redis_db(prefer=12))  # nobody else's jobs, nobody else's flushdb
     env["DEBUG"] = "0"  # as served in production: no query log kept per request
     setup_django(env)
     variant_ids = seed(args.products, args.images_per_product)

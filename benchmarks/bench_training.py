@@ -109,7 +109,7 @@ def markdown(result: dict, command: str) -> str:
     lines = [
         "## Training: product GAN and 4x enhancement (CPU)",
         "",
-        f"`{command}` — engine trainers on CPU ({result['threads']} torch threads), "
+        f"`{command}` — engine trainers on CPU ({result['threads']} torch thread{'s' if result['threads'] != 1 else ''}), "
         f"{result['photos']} Saleor product photos (../shared/datasets/products) + {result['demo']} demo-catalogue drawings. "
         "JSON: `benchmarks/results/training.json`. The same runs through Django: "
         f"`manage.py imagegen_train gan --size {g['size']} --steps {g['steps']} --batch {g['batch']} --base-channels {g['base_channels']} --preset baseline|strong --device cpu` "
@@ -131,7 +131,11 @@ def markdown(result: dict, command: str) -> str:
     lines += [
         "",
         f"Strong beats baseline on KID for {g['strong_beats_baseline_kid_seeds']} of {len(g['seeds'])} seeds. "
-        f"KID between the held-out and training photos themselves (the floor a perfect generator would approach): {g['kid_real_floor']:.4g}.",
+        f"KID between the held-out and training photos themselves (the floor a perfect generator would approach): {g['kid_real_floor']:.4g}. "
+        f"How to read the rest: with only {g['held_out_images']} held-out images the real k-NN balls are wide, so precision near 1 says little; "
+        "recall 0 means the samples cover little of the catalogue's variety — at this size and step count both GANs produce blurry "
+        "product-like blobs, and the comparison is about which configuration gets there faster, not about usable images "
+        "(that needs a GPU, 64–128 px and thousands of steps). No sample was a copy of a training image.",
         "",
         f"**Enhancement 4x**: {e['steps']} steps, crops {e['config']['size']} px from images prepared at {e['config']['image_size']} px, batch "
         f"{e['config']['batch']}, {e['config']['channels']} channels × {e['config']['blocks']} residual blocks, L1 only for the first "
@@ -171,7 +175,16 @@ def main() -> None:
     parser.add_argument("--skip-gan", action="store_true")
     parser.add_argument("--skip-enhance", action="store_true")
     parser.add_argument("--no-write", action="store_true", help="print only (exploration)")
+    parser.add_argument("--from-json", action="store_true", help="only rewrite the docs section from benchmarks/results/training.json")
     args = parser.parse_args()
+    if args.from_json:
+        import json
+
+        from .common import RESULTS
+
+        result = json.loads((RESULTS / "training.json").read_text())
+        write_section("training", markdown(result, result["command"]))
+        return
     if args.threads:
         torch.set_num_threads(args.threads)
     import sys

@@ -33,7 +33,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from .common import ROOT, isolated_env, setup_django, start, stop, write_results, write_section
-from .loadkit import Readers, Upload, WebServer, percentiles, product_png, run_uploads
+from .loadkit import Readers, Upload, WebServer, free_redis_db, percentiles, product_png, run_uploads
 
 DOC = ROOT / "docs" / "reliability.md"
 SETTLED = ("ready", "failed")
@@ -220,7 +220,7 @@ def main() -> None:
         parser.error("bounded load only: clients 1-32, readers 0-200, uploads 1-2000")
     width, height = (int(v) for v in args.image_size.lower().split("x"))
 
-    env = isolated_env(redis_db=13)
+    env = isolated_env(redis_db=free_redis_db(prefer=13))  # nobody else's jobs, nobody else's flushdb
     env["DEBUG"] = "0"
     logs = Path(env["MEDIA_ROOT"]).parent
     with throwaway_database(os.environ.get("DATABASE_URL")) as pg_url:

@@ -39,6 +39,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def free_redis_db(url: str = "redis://127.0.0.1:6379/0", prefer: int = 13) -> int:
+    """A Redis database number nobody is using (no keys, no client selected on it), so a run
+    is not disturbed by, and does not disturb, tests or benchmarks running beside it.
+    0 (the demo's) and 15 (the tests' default) are never chosen."""
+    import redis
+
+    conn = redis.Redis.from_url(url, socket_connect_timeout=2)
+    with_keys = {int(name[2:]) for name in conn.info("keyspace") if name.startswith("db")}
+    selected = {int(client["db"]) for client in conn.client_list()}
+    candidates = [prefer, *(db for db in range(14, 0, -1) if db != prefer)]
+    for db in candidates:
+        if db not in with_keys and db not in selected:
+            return db
+    raise RuntimeError("no free Redis database among 1-14: every one has keys or a client on it")
+
+
 def loopback_only(base_url: str) -> tuple[str, int]:
     parts = urlsplit(base_url)
     if parts.scheme != "http" or parts.hostname not in LOOPBACK:

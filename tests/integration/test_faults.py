@@ -75,7 +75,10 @@ def test_a_job_over_its_time_limit_fails_clearly_and_the_worker_goes_on(start_wo
     settings.IMAGEGEN = {**settings.IMAGEGEN, "JOB_TIMEOUT": 2}  # the limit travels with the job
     variant = slow_variant(image, 30)
 
-    wait_status(variant, Variant.Status.FAILED, timeout=60)
+    try:
+        wait_status(variant, Variant.Status.FAILED, timeout=60)
+    except AssertionError:
+        raise AssertionError(f"{variant.status} {variant.error!r}\n{worker.output()[-3000:]}") from None
     assert "longer than the 2 s limit" in variant.error
 
     later = upload(make_product("After"))
