@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser run migrate seed test test-unit test-integration test-production bench clean
+.PHONY: install browser run migrate seed test test-unit test-integration test-production bench load-test clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ test-production: install
 
 bench: install
 	$(PY) -m benchmarks.run
+
+# Issue 5's load test: gunicorn + two workers, uploads through the admin while API readers poll;
+# figures into docs/reliability.md (about 3 min). Smaller: make load-test LOAD_ARGS="--uploads 60 --clients 4 --readers 30"
+load-test: install
+	$(PY) -m benchmarks.load_test $(LOAD_ARGS)
 
 clean:
 	rm -rf var .pytest_cache test-artifacts

@@ -17,8 +17,8 @@ and reports the web process's read latency (client-side and server-side), upload
 the time until everything settled. Writes benchmarks/results/load_test.json and the "Load
 test" section of docs/reliability.md. Exits non-zero if a check fails.
 
-    .venv/bin/python -m benchmarks.load_test                                   # 60 uploads, 4 clients, 30 readers
-    .venv/bin/python -m benchmarks.load_test --uploads 200 --clients 8 --readers 100
+    .venv/bin/python -m benchmarks.load_test                       # 200 uploads, 8 clients, 100 readers (~3 min on 2 cores)
+    .venv/bin/python -m benchmarks.load_test --uploads 60 --clients 4 --readers 30
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/imagegen .venv/bin/python -m benchmarks.load_test
 """
 from __future__ import annotations
@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import resource
 import secrets
 import time
 from collections.abc import Iterator
@@ -202,11 +203,16 @@ def wait_workers(count: int, procs: list, timeout: float = 180) -> None:
     raise RuntimeError(f"{count} workers did not register within {timeout:.0f} s")
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--uploads", type=int, default=60)
-    parser.add_argument("--clients", type=int, default=4, help="concurrent uploading admins")
-    parser.add_argument("--readers", type=int, default=30, help="API clients polling variants")
+    parser.add_argument("--uploads", type=int, default=200)
+    parser.add_argument("--clients", type=int, default=8, help="concurrent uploading admins")
+    parser.add_argument("--readers", type=int, default=100, help="API clients polling variants")
     parser.add_argument("--read-interval", type=float, default=1.0, help="seconds between one reader's requests (jittered ±50%%)")
     parser.add_argument("--products", type=int, default=20)
     parser.add_argument("--image-size", default="128x96", help="uploaded photos, WxH pixels")
@@ -229,8 +235,9 @@ def main() -> None:
         results, problems = run(args, env, logs, (width, height))
     results["problems"] = problems
     path = write_results("load_test", results)
-    if not problems:
-        write_section("load-test", report(results, args), doc=DOC)
+    if not problems:  # one section per size and database, each replaced when rerun
+        key = f"load-test-{args.uploads}-{args.clients}-{args.readers}-{results['setup']['database']}"
+        write_section(key, report(results, args), doc=DOC)
     print(path.read_text())
     print(f"logs: {logs}")
     if problems:
@@ -260,6 +267,7 @@ def run(args, env: dict[str, str], logs: Path, size: tuple[int, int]) -> tuple[d
     try:
         wait_workers(args.workers, workers)
         setup_s = time.perf_counter() - t_setup
+        cpu0 = _cpu_seconds()
         readers = Readers(web.url, args.readers, interval=args.read_interval, tokens=[None, token]).start()
         time.sleep(min(2.0, args.read_interval * 2))  # readers under way before the first upload
 
@@ -270,6 +278,7 @@ def run(args, env: dict[str, str], logs: Path, size: tuple[int, int]) -> tuple[d
         settle_after_uploads = wait_settled(image_ids, len(spec_names), args.settle_timeout)
         settled_s = time.monotonic() - t0
         readers.stop()
+        generator_cpu_s = _cpu_seconds() - cpu0
     finally:
         if readers is not None:
             readers.stop()
@@ -315,6 +324,8 @@ def run(args, env: dict[str, str], logs: Path, size: tuple[int, int]) -> tuple[d
             "duration_s": uploads_s,
             "uploads_per_s": len(image_ids) / uploads_s,
         },
+        # The load generator (this process: readers, uploaders, polling) shares the cores it measures.
+        "load_generator": {"cpu_s": generator_cpu_s, "core_share": generator_cpu_s / settled_s},
         "settled": {
             "from_first_upload_s": settled_s,
             "after_last_upload_s": settle_after_uploads,
@@ -326,6 +337,7 @@ def run(args, env: dict[str, str], logs: Path, size: tuple[int, int]) -> tuple[d
 
 def report(results: dict, args) -> str:
     s, r, u, t, v = results["setup"], results["reads"], results["uploads"], results["settled"], results["variants"]
+    g = results["load_generator"]
     flags = f"--uploads {args.uploads} --clients {args.clients} --readers {args.readers}"
     if args.torch_threads != 1:
         flags += f" --torch-threads {args.torch_threads}"
@@ -336,10 +348,10 @@ def report(results: dict, args) -> str:
     workers = ", ".join(str(n) for n in sorted(v["by_worker"].values(), reverse=True))
     ok = "/".join(str(code) for code in sorted(r["statuses"]))
     c, d, lst = r["client_ms"]["all"], r["client_ms"]["detail"], r["client_ms"]["list"]
-    return f"""## Load test
+    return f"""### {s['uploads']} uploads from {s['clients']} clients, {s['readers']} readers, {s['database']}
 
 `{db}.venv/bin/python -m benchmarks.load_test {flags}` — measured {time.strftime('%Y-%m-%d')} on {s['cpus']} CPU cores
-shared by everything below ({s['database']}, real Redis, local files; JSON: `benchmarks/results/load_test.json`).
+shared by everything below ({s['database']}, real Redis, local files; JSON: `benchmarks/results/load_test.json`, last run only).
 
 Set-up: gunicorn with `shop/gunicorn.conf.py` ({args.web_workers} processes × 4 threads, DEBUG off) and
 {s['imagegen_workers']} `imagegen_worker` processes (torch threads each: {s['torch_threads_per_worker']}) sharing Redis and the database. {s['uploads']} uploads of distinct
@@ -357,6 +369,7 @@ each getting the shop's {len(s['specs'])} registered variants ({', '.join(s['spe
 | API reads | {r['requests']} requests ({r['requests_per_s']:.0f}/s), statuses {ok}, no 5xx, no failed request |
 | read latency, client side | p50 {c['p50']:.0f} ms, **p95 {c['p95']:.0f} ms**, p99 {c['p99']:.0f} ms (list p95 {lst['p95']:.0f} ms, detail p95 {d['p95']:.0f} ms) |
 | read latency, inside the web process | p50 {r['server_ms']['p50']:.0f} ms, p95 {r['server_ms']['p95']:.0f} ms (gunicorn access log, `%(D)s`) |
+| load generator's own CPU | {g['cpu_s']:.0f} CPU-s, {g['core_share']:.0%} of one core over the run |
 """
 
 

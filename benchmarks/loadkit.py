@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import math
 import os
 import random
 import re
@@ -69,7 +70,7 @@ def percentiles(values_ms: list[float]) -> dict[str, float]:
     ordered = sorted(values_ms)
 
     def rank(q: float) -> float:
-        return ordered[min(len(ordered) - 1, max(0, int(round(q / 100 * len(ordered) + 0.5)) - 1))]
+        return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
 
     return {"n": len(ordered), "p50": rank(50), "p95": rank(95), "p99": rank(99), "mean": statistics.fmean(ordered), "max": ordered[-1]}
 
