@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,8 @@ def test_upload_worker_variant_and_cleanup_all_on_s3(s3, start_worker, client):
     styles = make_styles()  # their reference files go to S3: the worker reads them from there
     data = png_bytes(size=(200, 150))
     product = make_product()
-    image = upload(product, data)
+    # A name no earlier test left on the local disk (the media folder lives for the session).
+    image = upload(product, data, name=f"on-s3-{uuid.uuid4().hex}.png")
 
     # The source lives on S3, not on the local disk.
     assert s3.read(image.image.name) == data
