@@ -1,3 +1,5 @@
+import mimetypes
+
 from django.apps import AppConfig
 from django.utils.module_loading import autodiscover_modules
 
@@ -8,6 +10,9 @@ class ImagegenConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Storages set Content-Type from the name; not every system's table knows these.
+        mimetypes.add_type("image/webp", ".webp")
+        mimetypes.add_type("image/avif", ".avif")
         from . import checks  # noqa: F401  registers the system checks
         from .signals import connect_source_models
 

@@ -30,7 +30,11 @@ VARIANTS = f"{conf.UPLOAD_TO}/"
 
 def fetch(url: str) -> bytes:
     with urllib.request.urlopen(url, timeout=10) as response:
-        return response.read()
+        body = response.read()
+        if url.split("?")[0].endswith(".webp"):
+            # Served with the type of what the worker encoded, whatever the upload claimed.
+            assert response.headers["Content-Type"] == "image/webp"
+        return body
 
 
 def count_boto_requests(aliases: tuple[str, ...]) -> list[str]:
