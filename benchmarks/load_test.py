@@ -34,7 +34,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from .common import ROOT, isolated_env, setup_django, start, stop, write_results, write_section
-from .loadkit import Readers, Upload, WebServer, free_redis_db, percentiles, product_png, run_uploads
+from .loadkit import Readers, Upload, WebServer, percentiles, private_redis, product_png, run_uploads
 
 DOC = ROOT / "docs" / "reliability.md"
 SETTLED = ("ready", "failed")
@@ -226,10 +226,12 @@ def main() -> None:
         parser.error("bounded load only: clients 1-32, readers 0-200, uploads 1-2000")
     width, height = (int(v) for v in args.image_size.lower().split("x"))
 
-    env = isolated_env(redis_db=free_redis_db(prefer=13))  # nobody else's jobs, nobody else's flushdb
+    env = isolated_env()
     env["DEBUG"] = "0"
     logs = Path(env["MEDIA_ROOT"]).parent
-    with throwaway_database(os.environ.get("DATABASE_URL")) as pg_url:
+    # A Redis of its own: nobody else's flushdb or worker touches this run's jobs.
+    with private_redis(logs) as redis_url, throwaway_database(os.environ.get("DATABASE_URL")) as pg_url:
+        env["REDIS_URL"] = redis_url
         if pg_url:
             env["DATABASE_URL"] = pg_url
         results, problems = run(args, env, logs, (width, height))
@@ -351,7 +353,7 @@ def report(results: dict, args) -> str:
     return f"""### {s['uploads']} uploads from {s['clients']} clients, {s['readers']} readers, {s['database']}
 
 `{db}.venv/bin/python -m benchmarks.load_test {flags}` — measured {time.strftime('%Y-%m-%d')} on {s['cpus']} CPU cores
-shared by everything below ({s['database']}, real Redis, local files; JSON: `benchmarks/results/load_test.json`, last run only).
+shared by everything below ({s['database']}, a private redis-server, local files; JSON: `benchmarks/results/load_test.json`, last run only).
 
 Set-up: gunicorn with `shop/gunicorn.conf.py` ({args.web_workers} processes × 4 threads, DEBUG off) and
 {s['imagegen_workers']} `imagegen_worker` processes (torch threads each: {s['torch_threads_per_worker']}) sharing Redis and the database. {s['uploads']} uploads of distinct

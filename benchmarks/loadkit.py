@@ -8,6 +8,7 @@ and only loopback addresses (anything else is refused).
 """
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import math
@@ -23,6 +24,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -54,6 +56,41 @@ def free_redis_db(url: str = "redis://127.0.0.1:6379/0", prefer: int = 13) -> in
         if db not in with_keys and db not in selected:
             return db
     raise RuntimeError("no free Redis database among 1-14: every one has keys or a client on it")
+
+
+@contextlib.contextmanager
+def private_redis(log_dir: Path, fallback_db: int = 13) -> Iterator[str]:
+    """A Redis server of this run's own (``redis-server`` on a free loopback port, no
+    persistence), so nothing else's flushdb or worker touches its jobs; where redis-server is
+    not installed, an unused database of the Redis on 127.0.0.1:6379."""
+    server = shutil.which("redis-server")
+    if not server:
+        yield f"redis://127.0.0.1:6379/{free_redis_db(prefer=fallback_db)}"
+        return
+    import redis
+
+    port = free_port()
+    log = open(log_dir / "redis.log", "wb")
+    proc = subprocess.Popen(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(log_dir)],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+                break
+            except redis.ConnectionError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"redis-server did not start on port {port}; see {log_dir / 'redis.log'}") from None
+                time.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
 
 
 def loopback_only(base_url: str) -> tuple[str, int]:
