@@ -27,6 +27,9 @@ def check_settings(app_configs=None, **kwargs) -> list:
                     id="imagegen.E002",
                 )
             )
+    threads = conf.TORCH_THREADS
+    if threads is not None and (not isinstance(threads, int) or threads < 1):
+        errors.append(Error(f"IMAGEGEN['TORCH_THREADS'] must be None or a positive integer, not {threads!r}.", id="imagegen.E006"))
     if conf.STORAGE not in getattr(settings, "STORAGES", {"default": {}}):
         errors.append(Error(f"IMAGEGEN['STORAGE'] = {conf.STORAGE!r} is not an alias in settings.STORAGES.", id="imagegen.E003"))
     if str(conf.DEFAULT_FORMAT).lower() not in FORMATS:

@@ -24,6 +24,10 @@ DEFAULTS: dict[str, Any] = {
     "RECONCILE_AFTER": 60,
     # How often (seconds) each imagegen worker runs reconcile.
     "RECONCILE_INTERVAL": 30,
+    # torch threads per worker process (None: torch's default, one per core). Several workers
+    # on one host should share the cores out: two workers with a thread per core each slow
+    # each other down many times over.
+    "TORCH_THREADS": None,
     # Seconds without a heartbeat after which a worker counts as dead and its work is redone.
     "WORKER_HEARTBEAT_TTL": 15,
     # Transient failures (storage, OOM) are retried this many times before the row fails.

@@ -81,15 +81,19 @@ def reconcile(*, older_than: int | None = None) -> ReconcileReport:
 
     if report.unreachable:
         return report
+    # A dead worker's job still looks "started" to rq: queue it again regardless.
+    keys = list(dead_jobs)
     groups = (
         Variant.objects.filter(status=Variant.Status.PENDING)
-        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=cutoff))
+        # Rows never enqueued count only once they are old too: a fresh row may be between
+        # its commit and its on_commit enqueue.
+        .filter(Q(enqueued_at__isnull=True, updated_at__lt=cutoff) | Q(enqueued_at__lt=cutoff))
         .values_list("content_type_id", "object_id", "field_name", "source_hash", "queue")
         .distinct()
     )
-    for key in groups:
+    keys += [key for key in groups if key not in dead_jobs]
+    for key in keys:
         content_type_id, object_id, field_name, source_hash, queue = key
-        # A dead worker's job still looks "started" to rq: queue it again regardless.
         job = enqueue_source(content_type_id, object_id, field_name, source_hash, queue=queue or "default", force=key in dead_jobs)
         if job is None:
             report.unreachable = True

@@ -70,6 +70,11 @@ class ImagegenWorker(SimpleWorker):
         t0 = time.perf_counter()
         from . import engine  # noqa: F401  the whole point: import torch once, here
 
+        if conf.TORCH_THREADS:
+            import torch
+
+            torch.set_num_threads(int(conf.TORCH_THREADS))
+
         logger.info("imagegen worker: engine loaded in %.2f s on %s", time.perf_counter() - t0, engine.get_device())
 
     def work(self, *args, **kwargs):

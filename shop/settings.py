@@ -127,6 +127,7 @@ IMAGEGEN = {
     "JOB_TIMEOUT": int(os.environ.get("IMAGEGEN_JOB_TIMEOUT", "600")),
     "RECONCILE_AFTER": int(os.environ.get("IMAGEGEN_RECONCILE_AFTER", "60")),
     "RECONCILE_INTERVAL": int(os.environ.get("IMAGEGEN_RECONCILE_INTERVAL", "30")),
+    "TORCH_THREADS": int(os.environ["IMAGEGEN_TORCH_THREADS"]) if os.environ.get("IMAGEGEN_TORCH_THREADS") else None,
     # REST API (docs/api.md): product images are public when their product is; ?product=<id>.
     "API_SOURCE_VISIBILITY": "shop.catalogue.api.visible_sources",
     "API_PARENT_FILTERS": {"product": {"shop.productimage": "product"}},

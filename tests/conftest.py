@@ -113,6 +113,8 @@ def worker_env(django_db_setup, redis_conn) -> dict[str, str]:
     env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
     env["DATABASE_URL"] = database_url(connection.settings_dict)
     env["PYTHONUNBUFFERED"] = "1"
+    # Tests often run two workers beside the test process on two cores: one torch thread each.
+    env.setdefault("IMAGEGEN_TORCH_THREADS", "1")
     return env
 
 
