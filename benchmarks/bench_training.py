@@ -15,7 +15,6 @@ import argparse
 import io
 import statistics
 import time
-from pathlib import Path
 
 import torch
 

@@ -17,7 +17,7 @@ import torch
 from .errors import EngineError
 from .io import Image, resize_to_fit
 from .processors import get_processor
-from .runtime import get_device
+from .execute import on_device
 
 __all__ = ["prepare_batch"]
 
@@ -51,13 +51,7 @@ def prepare_batch(image: Image, requests: list[Request]) -> int:
             continue
         try:
             source = resize_to_fit(image, max_size)
-            device = get_device()
-            # exactly as render() builds it, so the prepared results are found again
-            src = Image(
-                rgb=source.rgb.float().to(device),
-                alpha=None if source.alpha is None else source.alpha.float().to(device),
-                info=dict(source.info),
-            )
+            src = on_device(source)  # exactly as render() builds it, so the prepared results are found again
             with torch.inference_mode():
                 prepared += get_processor(processor).prepare(src, [p for p, _ in items], [r for _, r in items])
         except (EngineError, RuntimeError, ValueError, MemoryError):  # fall back to one by one

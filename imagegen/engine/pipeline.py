@@ -21,12 +21,12 @@ from typing import Any
 import torch
 
 from .color import lab_to_rgb_in_gamut, rgb_to_lab
-from .errors import EngineError, ParameterError, ProcessorError
+from .errors import ParameterError, ProcessorError
+from .execute import call_processor, on_device
 from .io import Image, resize_to_fit
 from .processors import get_processor
 from .processors.base import Choice, Flag, Number, Param, clean_params
 from .restyle import PRESERVE_CHOICES, blend_with_source, figures
-from .runtime import get_device
 
 __all__ = ["render", "validate", "GENERIC_PARAMS"]
 
@@ -81,23 +81,10 @@ def render(
         raise ParameterError(f"The '{processor}' processor needs a reference file; upload one on the style.")
 
     source = resize_to_fit(image, max_size)
-    device = get_device()
-    src = Image(
-        rgb=source.rgb.float().to(device),
-        alpha=None if source.alpha is None else source.alpha.float().to(device),
-        info=dict(source.info),
-    )
+    src = on_device(source)
     started = time.perf_counter()
     with torch.inference_mode():
-        try:
-            result = proc(src, own, reference)
-        except EngineError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - anything else is a processor bug or resource problem
-            raise ProcessorError(
-                f"The '{processor}' processor failed: {type(exc).__name__}: {exc}. "
-                "Try again; if it keeps failing, try a smaller max size or report it."
-            ) from exc
+        result = call_processor(proc, src, own, reference)
         if not isinstance(result, Image) or tuple(result.rgb.shape) != tuple(src.rgb.shape):
             got = getattr(getattr(result, "rgb", None), "shape", type(result).__name__)
             raise ProcessorError(

@@ -10,10 +10,10 @@ from typing import Any
 
 import torch
 
-from .errors import EngineError, ParameterError, ProcessorError
+from .errors import ParameterError, ProcessorError
+from .execute import call_processor, on_device
 from .io import Image, resize_to_fit
 from .processors.base import Processor
-from .runtime import get_device
 
 __all__ = ["render_resizing"]
 
@@ -33,22 +33,10 @@ def render_resizing(
         raise ParameterError(
             f"The '{proc.name}' processor changes the image size, so {', '.join(changed)} cannot be used with it; remove them."
         )
-    device = get_device()
-    src = Image(
-        rgb=image.rgb.float().to(device),
-        alpha=None if image.alpha is None else image.alpha.float().to(device),
-        info=dict(image.info),
-    )
+    src = on_device(image)
     started = time.perf_counter()
     with torch.inference_mode():
-        try:
-            result = proc(src, own, reference)
-        except EngineError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a processor bug or a resource problem
-            raise ProcessorError(
-                f"The '{proc.name}' processor failed: {type(exc).__name__}: {exc}. Try again; if it keeps failing, report it."
-            ) from exc
+        result = call_processor(proc, src, own, reference)
     if not isinstance(result, Image) or result.rgb.dim() != 3 or result.rgb.shape[0] != 3:
         raise ProcessorError(f"The '{proc.name}' processor did not return an RGB image.")
     out = Image(

@@ -3,8 +3,6 @@ the source mid-job, makes storage fail — and checks every variant still ends r
 failed with a reason, and none twice."""
 from __future__ import annotations
 
-import os
-
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -14,7 +12,7 @@ from imagegen.models import Style, Variant
 from imagegen.storage import variant_storage
 
 from ..conftest import png_bytes, wait_for
-from .helpers import make_product, upload, variants_of, wait_settled
+from .helpers import make_product, upload, wait_settled
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
