@@ -237,9 +237,11 @@ def _render_one(engine, variant: Variant, image, references: dict[int, bytes], t
 
 def _fail(variant: Variant, message: str) -> None:
     now = timezone.now()
-    Variant.objects.filter(pk=variant.pk, status=Variant.Status.RUNNING).update(
+    failed = Variant.objects.filter(pk=variant.pk, status=Variant.Status.RUNNING).update(
         status=Variant.Status.FAILED, error=message, finished_at=now, updated_at=now
     )
+    if not failed:
+        return  # already ready, stale or deleted: nothing failed here
     variant.status, variant.error = Variant.Status.FAILED, message
     variant_failed.send(sender=Variant, variant=variant)
 
