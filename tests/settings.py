@@ -8,6 +8,8 @@ import tempfile
 
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="imagegen-test-media-"))
+# The SQLite test database is a file (worker subprocesses open it too), one per test run.
+os.environ.setdefault("TEST_SQLITE_NAME", os.path.join(tempfile.gettempdir(), f"imagegen-test-{os.getpid()}.sqlite3"))
 os.environ.setdefault("IMAGEGEN_RECONCILE_INTERVAL", "2")
 # Webhooks to the tests' local HTTP servers (tests/api).
 os.environ.setdefault("IMAGEGEN_WEBHOOK_SECRET", "test-webhook-secret")
