@@ -20,10 +20,16 @@ def get_device() -> torch.device:
     wanted = os.environ.get(ENV_DEVICE, "").strip()
     if not wanted:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return parse_device(wanted, f"{ENV_DEVICE}={wanted!r}")
+
+
+def parse_device(name: str, asked: str) -> torch.device:
+    """The torch device ``name`` names, refusing CUDA where there is none; ``asked`` says
+    where the name came from, for the message."""
     try:
-        device = torch.device(wanted)
+        device = torch.device(name)
     except (RuntimeError, ValueError) as exc:
-        raise EngineError(f"{ENV_DEVICE}={wanted!r} is not a valid torch device; use 'cpu' or 'cuda'.") from exc
+        raise EngineError(f"{asked} is not a valid torch device; use 'cpu' or 'cuda'.") from exc
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise EngineError(f"{ENV_DEVICE}={wanted!r} but this machine has no usable CUDA GPU; set it to 'cpu'.")
+        raise EngineError(f"{asked} asks for CUDA but this machine has no usable CUDA GPU; use 'cpu'.")
     return device

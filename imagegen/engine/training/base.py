@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import torch
 
 from ..errors import EngineError
-from ..runtime import get_device
+from ..runtime import get_device, parse_device
 from .data import CatalogueData
 
 __all__ = ["Trainer", "resolve_device", "save_checkpoint", "load_checkpoint", "config_from_dict"]
@@ -33,12 +33,7 @@ def resolve_device(name: str | None = None) -> tuple[torch.device, bool]:
     if not name or name == "auto":
         device = get_device()
     else:
-        try:
-            device = torch.device(name)
-        except (RuntimeError, ValueError) as exc:
-            raise EngineError(f"{name!r} is not a torch device; use 'auto', 'cpu' or 'cuda'.") from exc
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise EngineError(f"Device {name!r} was asked for but this machine has no usable CUDA GPU; use --device cpu.")
+        device = parse_device(name, f"--device {name!r}")
     bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
     return device, bf16
 
