@@ -75,7 +75,7 @@ def delivery_job_id(request_id: int, attempt: int) -> str:
 
 def enqueue_delivery(request_id: int) -> bool:
     """Put the delivery job on the queue. False if Redis is unreachable (reconcile retries)."""
-    from .queue import LIVE_STATUSES, get_queue, job_status
+    from .queue import enqueue_once
 
     row = VariantRequest.objects.filter(
         pk=request_id, webhook_status__in=[WebhookStatus.PENDING, WebhookStatus.QUEUED]
@@ -85,16 +85,14 @@ def enqueue_delivery(request_id: int) -> bool:
     job_id = delivery_job_id(request_id, row["webhook_attempts"])
     key = conf.WEBHOOK_QUEUE
     try:
-        if job_status(job_id, key) not in LIVE_STATUSES:
-            get_queue(key).enqueue(
-                DELIVER,
-                request_id,
-                job_id=job_id,
-                job_timeout=int(conf.WEBHOOK_TIMEOUT) + 30,
-                result_ttl=3600,
-                failure_ttl=7 * 24 * 3600,
-                description=f"imagegen: webhook of API request {request_id}",
-            )
+        enqueue_once(
+            key,
+            DELIVER,
+            request_id,
+            job_id=job_id,
+            job_timeout=int(conf.WEBHOOK_TIMEOUT) + 30,
+            description=f"imagegen: webhook of API request {request_id}",
+        )
     except RedisError as exc:
         logger.warning("imagegen: Redis unreachable, webhook of request %s stays due (%s)", request_id, exc)
         return False

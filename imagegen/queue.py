@@ -50,6 +50,22 @@ def job_status(job_id: str, key: str = "default") -> str | None:
         return None
 
 
+def enqueue_once(queue: str, func: str, *args, job_id: str, job_timeout: int, description: str, force: bool = False) -> None:
+    """Enqueue ``func(*args)`` as ``job_id`` unless a job of that id is already queued or
+    running (``force`` skips that check). Raises RedisError when Redis can't be reached."""
+    if not force and job_status(job_id, queue) in LIVE_STATUSES:
+        return
+    get_queue(queue).enqueue(
+        func,
+        *args,
+        job_id=job_id,
+        job_timeout=job_timeout,
+        result_ttl=3600,
+        failure_ttl=7 * 24 * 3600,
+        description=description,
+    )
+
+
 def enqueue_source(
     content_type_id: int, object_id: str, field_name: str, source_hash: str, *, queue: str = "default", force: bool = False
 ) -> str | None:
@@ -60,10 +76,8 @@ def enqueue_source(
 
     job_id = job_id_for(content_type_id, object_id, field_name, source_hash, queue)
     try:
-        rq_queue = get_queue(queue)
-        if not force and job_status(job_id, queue) in LIVE_STATUSES:
-            return job_id
-        rq_queue.enqueue(
+        enqueue_once(
+            queue,
             JOB_FUNCTION,
             content_type_id,
             object_id,
@@ -71,9 +85,8 @@ def enqueue_source(
             source_hash,
             job_id=job_id,
             job_timeout=conf.JOB_TIMEOUT,
-            result_ttl=3600,
-            failure_ttl=7 * 24 * 3600,
             description=f"imagegen: render {field_name} of {content_type_id}:{object_id}",
+            force=force,
         )
     except RedisError as exc:
         logger.warning("imagegen: Redis unreachable, %s stays pending for reconcile (%s)", job_id, exc)
