@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 
+from rq.exceptions import StopRequested
 from rq.worker import SimpleWorker
 
 from .conf import conf
@@ -111,6 +112,8 @@ class ImagegenWorker(SimpleWorker):
         close_old_connections()
         try:
             report = reconcile()
+        except StopRequested:
+            raise  # SIGTERM arrived during reconcile: rq's warm shutdown must go on
         except Exception:  # the worker must keep serving even if the database blips
             logger.exception("imagegen worker: reconcile failed")
             return
