@@ -45,12 +45,16 @@ def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
 
 
-def stop(proc: subprocess.Popen) -> None:
+def stop(proc: subprocess.Popen, timeout: float = 20) -> None:
+    """SIGTERM (a warm shutdown for workers and gunicorn), SIGKILL if it takes too long."""
+    if proc.poll() is not None:
+        return
     proc.terminate()
     try:
-        proc.wait(timeout=20)
+        proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait()
 
 
 def median(values: list[float]) -> float:

@@ -30,6 +30,8 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .common import stop as stop_process
+
 ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 # Server-side time per request (%(D)s: microseconds), without the query string.
@@ -165,13 +167,8 @@ class WebServer:
         raise RuntimeError(f"gunicorn did not answer /healthz within {timeout:.0f} s:\n{self.output()[-3000:]}")
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc:
+            stop_process(self.proc)
         if hasattr(self, "_log"):
             self._log.close()
 

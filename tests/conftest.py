@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.common import stop as stop_process
+
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTS = ROOT.parent / "shared" / "datasets" / "products"
 
@@ -87,13 +89,8 @@ class WorkerProcess:
         return self
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc:
+            stop_process(self.proc, timeout=15)
         self.log.close()
 
     def kill(self) -> None:

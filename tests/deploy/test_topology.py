@@ -22,6 +22,7 @@ from django.db import connection
 from django.test import override_settings
 from rq.job import Job
 
+from benchmarks.common import stop as stop_process
 from imagegen.models import Variant
 from imagegen.queue import get_queue
 from imagegen.requests import regenerate
@@ -82,12 +83,7 @@ class WebProcess:
         return self
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
         self.log.close()
 
     def output(self) -> str:
