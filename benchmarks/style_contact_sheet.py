@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "docs" / "contact-sheet.png"))
     args = parser.parse_args()
 
-    from imagegen.engine import decode, prepare_batch, render
+    from imagegen.engine import BatchItem, decode, prepare_batch, render
     from imagegen.engine.io import to_pil
     from shop.catalogue.drawing import KINDS, draw_product, draw_reference_palette
 
@@ -59,7 +59,7 @@ def main() -> None:
         draw.text((c * tile + 4, 3), title, fill="black")
     for r, (name, data) in enumerate(sources):
         image = decode(data)
-        prepare_batch(image, [(p, params, ref, work) for _, p, params, ref in styles])
+        prepare_batch([BatchItem(image, p, params, ref, work) for _, p, params, ref in styles])
         cells = [render(image, "sketch", {"strength": 0.0}, max_size=work)]  # the original, same pipeline
         cells += [render(image, p, params, reference=ref, max_size=work) for _, p, params, ref in styles]
         y = label + r * (tile + label)

@@ -3,7 +3,8 @@
 Public API:
     Image, decode, encode      -- safe I/O (io.py)
     render                     -- run a processor with the generic options (pipeline.py)
-    prepare_batch              -- batch several variants of one source (batch.py)
+    prepare_batch, BatchItem, can_batch -- run several renders (of one source or many)
+                                  through a network at once (batch.py)
     check_thresholds, QualityError -- a shop's quality thresholds on the figures (restyle.py)
     get_processor, processor_names
     EngineError, DecodeError, ParameterError, ProcessorError (and ImageTooLargeError)
@@ -15,7 +16,7 @@ from __future__ import annotations
 from .errors import DecodeError, EngineError, ImageTooLargeError, ParameterError, ProcessorError
 from .io import Image, decode, encode, resize_to_fit, supported_formats
 from .pipeline import render, validate
-from .batch import prepare_batch
+from .batch import BatchItem, can_batch, prepare_batch
 from .restyle import QualityError, check_thresholds
 from .processors import get_processor, processor_names, register
 from .runtime import get_device
@@ -29,6 +30,8 @@ __all__ = [
     "encode",
     "render",
     "prepare_batch",
+    "BatchItem",
+    "can_batch",
     "check_thresholds",
     "QualityError",
     "validate",

@@ -1,60 +1,98 @@
-"""Several variants of one source in one batch.
+"""Several renders through one network call.
 
-``prepare_batch`` looks at every request the worker is about to render for one source; those
-whose processor can batch (it has ``prepare``, e.g. "style") and that share an output size
-run together as one batch through the network. The later ``render`` calls with the same
-arguments then return at once from the processor's prepared results. It never raises: if
-anything goes wrong, those requests are simply rendered one by one, with their own errors.
+``prepare_batch`` looks at every render the worker is about to do (variants of one source, or
+of several sources); those whose processor can batch (it has ``prepare``, e.g. "style") run
+together, in chunks of at most ``max_batch``, through the network. The processor groups them
+further by what it can stack (for "style": the network and the working size). The later
+``render`` calls with the same arguments return at once from the prepared results.
+
+It never raises: if a chunk fails (a bad parameter, out of memory), its requests are simply
+rendered one by one later, each with its own error, so one bad item cannot fail the others.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
 from .errors import EngineError
+from .execute import on_device
 from .io import Image, resize_to_fit
 from .processors import get_processor
-from .execute import on_device
+from .processors.base import BatchProcessor
 
-__all__ = ["prepare_batch"]
+__all__ = ["BatchItem", "prepare_batch", "can_batch"]
 
 logger = logging.getLogger(__name__)
 
-Request = tuple[str, "dict[str, Any] | None", "bytes | None", "int | None"]
+
+class BatchItem(NamedTuple):
+    """One future ``render(image, processor, params, reference=..., max_size=...)`` call."""
+
+    image: Image
+    processor: str
+    params: dict[str, Any] | None = None
+    reference: bytes | None = None
+    max_size: int | None = None
 
 
-def prepare_batch(image: Image, requests: list[Request]) -> int:
-    """Batch-render what can be batched among (processor, params, reference, max_size)
-    requests on ``image``; returns how many results were prepared."""
+def can_batch(processor: str) -> bool:
+    """Whether ``processor`` runs several images through its network at once."""
+    try:
+        return isinstance(get_processor(processor), BatchProcessor)
+    except EngineError:
+        return False
+
+
+def prepare_batch(items: list[BatchItem], max_batch: int = 8) -> int:
+    """Batch-render what can be batched among ``items``; returns how many results were
+    prepared (0 when nothing could be batched)."""
     from .pipeline import _split  # the same parameter handling as render()
 
-    groups: dict[tuple[str, int | None], list[tuple[dict[str, Any], bytes | None]]] = {}
-    for processor, params, reference, max_size in requests:
+    if max_batch < 2:
+        return 0
+    groups: dict[tuple[str, int | None], list[tuple[Image, dict[str, Any], bytes | None]]] = {}
+    for item in items:
         try:
-            proc = get_processor(processor)
-            if not callable(getattr(proc, "prepare", None)):
+            proc = get_processor(item.processor)
+            if not isinstance(proc, BatchProcessor):
                 continue
-            generic, rest = _split(processor, params)
+            generic, rest = _split(item.processor, item.params)
             own = proc.validate(rest)
             if getattr(proc, "handles_strength", False):
                 own["strength"] = generic["strength"]
         except EngineError:  # render() will report bad parameters properly
             continue
-        groups.setdefault((processor, max_size), []).append((own, reference))
+        groups.setdefault((item.processor, item.max_size), []).append((item.image, own, item.reference))
 
+    for processor in {processor for processor, _ in groups}:
+        get_processor(processor).forget_prepared()  # an earlier batch's leftovers are not wanted now
     prepared = 0
-    for (processor, max_size), items in groups.items():
-        if len(items) < 2:
-            continue
-        try:
-            source = resize_to_fit(image, max_size)
-            src = on_device(source)  # exactly as render() builds it, so the prepared results are found again
-            with torch.inference_mode():
-                prepared += get_processor(processor).prepare(src, [p for p, _ in items], [r for _, r in items])
-        except (EngineError, RuntimeError, ValueError, MemoryError):  # fall back to one by one
-            # (not a bare Exception: the host's job time limit must still stop the job)
-            logger.warning("imagegen: batching %d '%s' variants failed; rendering one by one", len(items), processor, exc_info=True)
+    for (processor, max_size), members in groups.items():
+        proc = get_processor(processor)
+        for start in range(0, len(members), max_batch):
+            chunk = members[start : start + max_batch]
+            if len(chunk) < 2:
+                continue
+            try:
+                # exactly as render() builds its input, so the prepared results are found again
+                images = _inputs([image for image, _, _ in chunk], max_size)
+                with torch.inference_mode():
+                    prepared += proc.prepare(images, [p for _, p, _ in chunk], [r for _, _, r in chunk])
+            except (EngineError, RuntimeError, ValueError, MemoryError):  # fall back to one by one
+                # (not a bare Exception: the host's job time limit must still stop the job)
+                logger.warning(
+                    "imagegen: batching %d '%s' renders failed; rendering one by one", len(chunk), processor, exc_info=True
+                )
     return prepared
+
+
+def _inputs(images: list[Image], max_size: int | None) -> list[Image]:
+    """Each image resized and copied to the device as render() does, once per distinct image."""
+    copies: dict[int, Image] = {}
+    for image in images:
+        if id(image) not in copies:
+            copies[id(image)] = on_device(resize_to_fit(image, max_size))
+    return [copies[id(image)] for image in images]

