@@ -30,6 +30,12 @@ def check_settings(app_configs=None, **kwargs) -> list:
     threads = conf.TORCH_THREADS
     if threads is not None and (not isinstance(threads, int) or threads < 1):
         errors.append(Error(f"IMAGEGEN['TORCH_THREADS'] must be None or a positive integer, not {threads!r}.", id="imagegen.E006"))
+    batch = conf.BATCH_SIZE
+    if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch < 1):
+        errors.append(Error(f"IMAGEGEN['BATCH_SIZE'] must be None or a positive integer, not {batch!r}.", id="imagegen.E007"))
+    wait = conf.BATCH_WAIT_MS
+    if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not 0 <= wait <= 10_000:
+        errors.append(Error(f"IMAGEGEN['BATCH_WAIT_MS'] must be a number of milliseconds from 0 to 10000, not {wait!r}.", id="imagegen.E008"))
     if conf.STORAGE not in getattr(settings, "STORAGES", {"default": {}}):
         errors.append(Error(f"IMAGEGEN['STORAGE'] = {conf.STORAGE!r} is not an alias in settings.STORAGES.", id="imagegen.E003"))
     if str(conf.DEFAULT_FORMAT).lower() not in FORMATS:

@@ -28,6 +28,13 @@ DEFAULTS: dict[str, Any] = {
     # on one host should share the cores out: two workers with a thread per core each slow
     # each other down many times over.
     "TORCH_THREADS": None,
+    # Renders one network call may take: variants of the same network from different sources
+    # are batched (style networks). None: 8 on a CUDA worker, 1 (no batching) on a CPU worker,
+    # where batches measured slower (docs/benchmarks.md).
+    "BATCH_SIZE": None,
+    # Milliseconds a job waits for more pending renders of its network before running a
+    # partial batch (only when BATCH_SIZE > 1).
+    "BATCH_WAIT_MS": 20,
     # Seconds without a heartbeat after which a worker counts as dead and its work is redone.
     "WORKER_HEARTBEAT_TTL": 15,
     # Transient failures (storage, OOM) are retried this many times before the row fails.

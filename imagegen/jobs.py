@@ -10,10 +10,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from rq.timeouts import JobTimeoutException
 
@@ -37,7 +40,7 @@ def _ms(start: float) -> int:
 def process_source(content_type_id: int, object_id: str, field_name: str, source_hash: str) -> dict[str, Any]:
     """Render every pending variant of one source's content. Rows requested while this job
     runs are picked up by a second pass rather than waiting for reconcile."""
-    total = {"ready": 0, "failed": 0, "skipped": 0, "retry": 0}
+    total = {"ready": 0, "failed": 0, "skipped": 0, "retry": 0, "borrowed": 0}
     for _ in range(3):
         summary = _process_pending(content_type_id, object_id, field_name, source_hash)
         for key, value in summary.items():
@@ -47,45 +50,120 @@ def process_source(content_type_id: int, object_id: str, field_name: str, source
     return total
 
 
+@dataclass
+class _Source:
+    """One source's content in this job: the rows claimed for it and, once read, its image.
+    ``borrowed``: another source's rows taken into this job's network batch."""
+
+    content_type_id: int
+    object_id: str
+    field_name: str
+    source_hash: str
+    instance: Any
+    variants: list[Variant]
+    borrowed: bool = False
+    image: Any = None
+    timings: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[int, str, str, str]:
+        return (self.content_type_id, self.object_id, self.field_name, self.source_hash)
+
+
 def _process_pending(content_type_id: int, object_id: str, field_name: str, source_hash: str) -> dict[str, int]:
     from . import engine  # torch: loaded in the worker, never in the web process
 
+    summary = {"ready": 0, "failed": 0, "skipped": 0, "retry": 0, "borrowed": 0}
+    own = _claim_source((content_type_id, object_id, field_name, source_hash), None, summary)
+    if own is None:
+        return summary
+    _load([own], engine, summary)
+    if own.image is None:
+        return summary
+    sources = [own]
+    batch_size = batch_size_for(engine)
+    if batch_size > 1:
+        sources += _borrow(own, engine, batch_size, summary)
+
+    references: dict[int, bytes] = {}
+    _prepare_batches(engine, sources, references, batch_size)
+    rendered: set[int] = set()
+    try:
+        _render_all(engine, sources, references, summary, rendered)
+    except JobTimeoutException:
+        _on_time_limit(sources, rendered)
+        raise
+    return summary
+
+
+def batch_size_for(engine) -> int:
+    """Renders per network call: IMAGEGEN['BATCH_SIZE'], or by default 8 on a CUDA worker and
+    1 (no batching) on a CPU worker, where batches measured slower (docs/benchmarks.md)."""
+    if conf.BATCH_SIZE is not None:
+        return int(conf.BATCH_SIZE)
+    return 8 if engine.get_device().type == "cuda" else 1
+
+
+def _claim_source(key: tuple[int, str, str, str], only: list[Variant] | None, summary: dict[str, int]) -> _Source | None:
+    """Claim the pending rows of one source's content (``only``: just these of them)."""
+    content_type_id, object_id, field_name, source_hash = key
     rows = Variant.objects.filter(
         content_type_id=content_type_id, object_id=object_id, field_name=field_name, source_hash=source_hash
     )
-    pending = list(rows.filter(status=Variant.Status.PENDING).select_related("style"))
-    summary = {"ready": 0, "failed": 0, "skipped": 0, "retry": 0}
+    pending = only if only is not None else list(rows.filter(status=Variant.Status.PENDING).select_related("style"))
     if not pending:
-        return summary
-
+        return None
     model = ContentType.objects.get_for_id(content_type_id).model_class()
     instance = model._default_manager.filter(pk=object_id).first() if model else None
     if instance is None:
         rows.delete()  # the source is gone: nothing to render, nothing to keep
-        return summary
-
+        return None
     claimed = [v for v in pending if _claim(v)]
-    summary["skipped"] = len(pending) - len(claimed)
+    summary["skipped"] += len(pending) - len(claimed)
     if not claimed:
-        return summary
-    claimed_ids = [v.pk for v in claimed]
+        return None
+    return _Source(content_type_id, object_id, field_name, source_hash, instance, claimed, borrowed=only is not None)
 
+
+def _load(sources: list[_Source], engine, summary: dict[str, int]) -> None:
+    """Read and decode each source (in threads when there are several: storage reads and
+    Pillow's decoders release the GIL), then settle the rows of those that cannot be used."""
+    files = [getattr(source.instance, source.field_name) for source in sources]
+    if len(sources) == 1:
+        outcomes = [_read_and_decode(engine, files[0], sources[0].source_hash)]
+    else:
+        with ThreadPoolExecutor(max_workers=min(4, len(sources)), thread_name_prefix="imagegen-decode") as pool:
+            outcomes = list(pool.map(_read_and_decode, [engine] * len(sources), files, [s.source_hash for s in sources]))
+    for source, (kind, value, timings) in zip(sources, outcomes):
+        source.timings = timings
+        if kind == "image":
+            source.image = value
+        elif kind == "transient":
+            retrying = _retry_or_fail(source.variants, f"The source image could not be read from storage ({value}).")
+            summary["retry" if retrying else "failed"] += len(source.variants)
+        elif kind == "replaced":
+            # Replaced since these rows were made; the newer content has its own rows and job.
+            Variant.objects.filter(pk__in=[v.pk for v in source.variants], status=Variant.Status.RUNNING).update(
+                status=Variant.Status.STALE, updated_at=timezone.now()
+            )
+            summary["skipped"] += len(source.variants)
+        else:  # the upload itself: a message the shop admin can act on
+            for variant in source.variants:
+                _fail(variant, value)
+            summary["failed"] += len(source.variants)
+
+
+def _read_and_decode(engine, fieldfile, source_hash: str) -> tuple[str, Any, dict[str, int]]:
+    """("image", Image, timings), ("transient", exc, {}), ("replaced", None, {}) or
+    ("bad", message, {}). Touches no database: it may run in a thread."""
     t0 = time.perf_counter()
     try:
-        data = _read_source(getattr(instance, field_name))
+        data = _read_source(fieldfile)
     except TRANSIENT as exc:
-        retrying = _retry_or_fail(claimed, f"The source image could not be read from storage ({exc}).")
-        summary["retry" if retrying else "failed"] = len(claimed)
-        return summary
+        return "transient", exc, {}
     if data is None or hashlib.sha256(data).hexdigest() != source_hash:
-        # Replaced since these rows were made; the newer content has its own rows and job.
-        Variant.objects.filter(pk__in=claimed_ids, status=Variant.Status.RUNNING).update(
-            status=Variant.Status.STALE, updated_at=timezone.now()
-        )
-        summary["skipped"] += len(claimed)
-        return summary
-    read_ms = _ms(t0)
-
+        return "replaced", None, {}
+    timings = {"read_ms": _ms(t0)}
     t0 = time.perf_counter()
     try:
         if len(data) > conf.MAX_SOURCE_BYTES:
@@ -95,32 +173,75 @@ def _process_pending(content_type_id: int, object_id: str, field_name: str, sour
             )
         image = engine.decode(data, max_pixels=conf.MAX_SOURCE_PIXELS)
     except engine.EngineError as exc:
-        for variant in claimed:
-            _fail(variant, str(exc))
-        summary["failed"] = len(claimed)
-        return summary
-    decode_ms = _ms(t0)
+        return "bad", str(exc), {}
+    timings["decode_ms"] = _ms(t0)
+    return "image", image, timings
 
-    references: dict[int, bytes] = {}
-    _prepare_batches(engine, claimed, image, references)
-    try:
-        for variant in claimed:
-            outcome = _render_one(engine, variant, image, references, {"read_ms": read_ms, "decode_ms": decode_ms})
-            summary[outcome] += 1
-    except JobTimeoutException:
-        # The job's time limit: fail what this job still held, then let rq record the timeout.
-        from rq import get_current_job
 
-        job = get_current_job()
-        limit = job.timeout if job and job.timeout else conf.JOB_TIMEOUT
-        for variant in claimed:
-            _fail(
-                variant,
-                f"Processing took longer than the {limit} s limit (IMAGEGEN['JOB_TIMEOUT']); "
-                "try a smaller output size, or raise the limit.",
-            )
-        raise
-    return summary
+def _borrow(own: _Source, engine, batch_size: int, summary: dict[str, int]) -> list[_Source]:
+    """Pending variants of other sources that can share this job's network batches (same
+    processor and output size, same queue): up to ``batch_size`` renders in all, waiting at
+    most IMAGEGEN['BATCH_WAIT_MS'] for more to arrive. Each keeps its own source's checks."""
+    kinds = {(v.processor, v.max_size) for v in own.variants if engine.can_batch(v.processor)}
+    if not kinds:
+        return []
+    need = batch_size - sum((v.processor, v.max_size) in kinds for v in own.variants)
+    same_kind = Q()
+    for processor, max_size in kinds:
+        same_kind |= Q(processor=processor, max_size=max_size)
+    queue = own.variants[0].queue
+    deadline = time.perf_counter() + conf.BATCH_WAIT_MS / 1000
+    borrowed: list[_Source] = []
+    while need > 0:
+        candidates = list(
+            Variant.objects.filter(same_kind, status=Variant.Status.PENDING, queue=queue)
+            .exclude(content_type_id=own.content_type_id, object_id=own.object_id, field_name=own.field_name)
+            .select_related("style")
+            .order_by("created_at", "pk")[:need]
+        )
+        by_source: dict[tuple[int, str, str, str], list[Variant]] = {}
+        for variant in candidates:
+            by_source.setdefault((variant.content_type_id, variant.object_id, variant.field_name, variant.source_hash), []).append(variant)
+        claimed = [s for s in (_claim_source(key, rows, summary) for key, rows in by_source.items()) if s is not None]
+        if claimed:
+            _load(claimed, engine, summary)
+            usable = [s for s in claimed if s.image is not None]
+            borrowed += usable
+            need -= sum(len(s.variants) for s in usable)
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0:
+            break
+        if not candidates:
+            time.sleep(min(0.01, remaining))  # wait a little for uploads still arriving
+    return borrowed
+
+
+def _on_time_limit(sources: list[_Source], rendered: set[int]) -> None:
+    """The job's time limit: fail what this job's own source still held (rq records the
+    timeout); another source's borrowed rows are not its to fail, so they go back to their
+    own job."""
+    from rq import get_current_job
+
+    from .queue import enqueue_source
+
+    job = get_current_job()
+    limit = job.timeout if job and job.timeout else conf.JOB_TIMEOUT
+    for source in sources:
+        left = [v for v in source.variants if v.pk not in rendered]
+        if not left:
+            continue
+        if not source.borrowed:
+            for variant in left:
+                _fail(
+                    variant,
+                    f"Processing took longer than the {limit} s limit (IMAGEGEN['JOB_TIMEOUT']); "
+                    "try a smaller output size, or raise the limit.",
+                )
+            continue
+        Variant.objects.filter(pk__in=[v.pk for v in left], status=Variant.Status.RUNNING).update(
+            status=Variant.Status.PENDING, enqueued_at=None, updated_at=timezone.now()
+        )
+        enqueue_source(*source.key, queue=left[0].queue or "default")
 
 
 def _read_source(fieldfile) -> bytes | None:
@@ -161,37 +282,89 @@ def _reference_bytes(variant: Variant, cache: dict[int, bytes]) -> bytes | None:
     return cache[style.pk]
 
 
-def _prepare_batches(engine, variants: list[Variant], image, references: dict[int, bytes]) -> None:
-    """Variants of this source that one network can render together run as one batch; each
-    _render_one then gets its result at once. Any problem here only means no batching."""
+def _prepare_batches(engine, sources: list[_Source], references: dict[int, bytes], batch_size: int) -> None:
+    """Variants that one network can render together (of this source, or borrowed from
+    others) run as batches; each render then gets its result at once. Any problem here
+    only means no batching."""
+    if batch_size < 2:
+        return
     try:
-        requests = []
-        for variant in variants:
-            reference = _reference_bytes(variant, references)
-            requests.append((variant.processor, render_parameters(variant, reference), reference, variant.max_size))
+        items = []
+        for source in sources:
+            for variant in source.variants:
+                reference = _reference_bytes(variant, references)
+                params = render_parameters(variant, reference)
+                items.append(engine.BatchItem(source.image, variant.processor, params, reference, variant.max_size))
     except JobTimeoutException:
         raise
-    except Exception:  # noqa: BLE001 - _render_one reports it for the variant concerned
+    except Exception:  # noqa: BLE001 - the render reports it for the variant concerned
         return
-    engine.prepare_batch(image, requests)
+    prepared = engine.prepare_batch(items, max_batch=batch_size)
+    if prepared:
+        logger.info("imagegen: %d renders of %d sources ran in network batches", prepared, len(sources))
 
 
-def _render_one(engine, variant: Variant, image, references: dict[int, bytes], timings: dict[str, int]) -> str:
+def _render_all(engine, sources: list[_Source], references: dict[int, bytes], summary: dict[str, int], rendered: set[int]) -> None:
+    """Render every claimed variant. The network runs on this thread; encoding and saving run
+    on two helper threads (Pillow's encoders and storage writes release the GIL), so the
+    next render does not wait for the last one's WebP encoder or S3 upload. Results are
+    published in order, each with its own outcome."""
+    in_flight: deque[tuple[_Source, Variant, Any, Future]] = deque()
+
+    def publish_first() -> None:
+        source, variant, result, future = in_flight.popleft()
+        outcome = _settle(variant, lambda: _publish(engine, variant, result, *future.result()))
+        rendered.add(variant.pk)
+        summary[outcome] += 1
+        summary["borrowed"] += source.borrowed
+
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="imagegen-encode") as pool:
+        for source in sources:
+            for variant in source.variants:
+                timings = dict(source.timings)
+                result: list = []
+                outcome = _settle(variant, lambda: result.append(_render(engine, variant, source.image, references, timings)))
+                if result:
+                    future = pool.submit(_encode_and_save, engine, variant, result[0], timings)
+                    in_flight.append((source, variant, result[0], future))
+                else:
+                    rendered.add(variant.pk)
+                    summary[outcome] += 1
+                    summary["borrowed"] += source.borrowed
+                while in_flight and (in_flight[0][3].done() or len(in_flight) > 2):
+                    publish_first()
+        while in_flight:
+            publish_first()
+
+
+def _render(engine, variant: Variant, image, references: dict[int, bytes], timings: dict[str, int]):
+    t0 = time.perf_counter()
+    reference = _reference_bytes(variant, references)
+    params = render_parameters(variant, reference)  # + the style's stored style vector
+    result = engine.render(image, variant.processor, params, reference=reference, max_size=variant.max_size)
+    engine.check_thresholds(result.info.get("metrics", {}), conf.QUALITY_THRESHOLDS)
+    timings["process_ms"] = _ms(t0)
+    return result
+
+
+def _encode_and_save(engine, variant: Variant, result, timings: dict[str, int]) -> tuple[bytes, str, dict[str, int]]:
+    """Runs on a helper thread: no database access here."""
+    t0 = time.perf_counter()
+    encoded = engine.encode(result, variant.requested_format, quality=variant.quality, background=tuple(conf.BACKGROUND))
+    timings["encode_ms"] = _ms(t0)
+    t0 = time.perf_counter()
+    name = save_content(encoded, variant.requested_format)
+    timings["save_ms"] = _ms(t0)
+    return encoded, name, timings
+
+
+def _settle(variant: Variant, step) -> str:
+    """Run one step for ``variant``; a failure becomes the row's outcome ("failed", "retry"),
+    never the other variants'. Returns "ready" when the step went through."""
+    from . import engine
+
     try:
-        t0 = time.perf_counter()
-        reference = _reference_bytes(variant, references)
-        params = render_parameters(variant, reference)  # + the style's stored style vector
-        result = engine.render(image, variant.processor, params, reference=reference, max_size=variant.max_size)
-        engine.check_thresholds(result.info.get("metrics", {}), conf.QUALITY_THRESHOLDS)
-        timings = {**timings, "process_ms": _ms(t0)}
-        t0 = time.perf_counter()
-        encoded = engine.encode(
-            result, variant.requested_format, quality=variant.quality, background=tuple(conf.BACKGROUND)
-        )
-        timings["encode_ms"] = _ms(t0)
-        t0 = time.perf_counter()
-        name = save_content(encoded, variant.requested_format)
-        timings["save_ms"] = _ms(t0)
+        return step() or "ready"
     except engine.EngineError as exc:
         if isinstance(exc.__cause__, JobTimeoutException):
             raise exc.__cause__ from None  # the engine wrapped rq's time limit: it is not a processor error
@@ -207,6 +380,8 @@ def _render_one(engine, variant: Variant, image, references: dict[int, bytes], t
         _fail(variant, f"Processing failed unexpectedly ({type(exc).__name__}: {exc}). The original image is unchanged.")
         return "failed"
 
+
+def _publish(engine, variant: Variant, result, encoded: bytes, name: str, timings: dict[str, int]) -> str:
     now = timezone.now()
     published = Variant.objects.filter(pk=variant.pk, status=Variant.Status.RUNNING).update(
         status=Variant.Status.READY,

@@ -128,6 +128,9 @@ IMAGEGEN = {
     "RECONCILE_AFTER": int(os.environ.get("IMAGEGEN_RECONCILE_AFTER", "60")),
     "RECONCILE_INTERVAL": int(os.environ.get("IMAGEGEN_RECONCILE_INTERVAL", "30")),
     "TORCH_THREADS": int(os.environ["IMAGEGEN_TORCH_THREADS"]) if os.environ.get("IMAGEGEN_TORCH_THREADS") else None,
+    # Cross-source batching (docs/architecture.md): default 8 on a GPU worker, off on CPU.
+    "BATCH_SIZE": int(os.environ["IMAGEGEN_BATCH_SIZE"]) if os.environ.get("IMAGEGEN_BATCH_SIZE") else None,
+    "BATCH_WAIT_MS": int(os.environ.get("IMAGEGEN_BATCH_WAIT_MS", "20")),
     # REST API (docs/api.md): product images are public when their product is; ?product=<id>.
     "API_SOURCE_VISIBILITY": "shop.catalogue.api.visible_sources",
     "API_PARENT_FILTERS": {"product": {"shop.productimage": "product"}},

@@ -18,7 +18,7 @@ os.environ.setdefault("IMAGEGEN_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
 from shop.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
-LOGGING["loggers"]["imagegen"]["level"] = "WARNING"  # noqa: F405
+LOGGING["loggers"]["imagegen"]["level"] = os.environ.get("IMAGEGEN_LOG_LEVEL", "WARNING")  # noqa: F405
 IMAGEGEN["WEBHOOK_RETRY_DELAYS"] = [1, 1, 1]  # noqa: F405  retries within a test's patience
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]  # noqa: F405

@@ -3,8 +3,10 @@ precision they run at.
 
 Loading a network (parsing its ONNX file, building the module, moving it to the GPU) costs
 far more than running it on a product photo, so the long-lived worker keeps the last few it
-used. The bound keeps GPU memory in check when many networks are in play; set
-IMAGEGEN_MODEL_CACHE_SIZE to change it (default 4).
+used. Two bounds keep memory in check when many networks are in play: at most
+IMAGEGEN_MODEL_CACHE_SIZE models (default 4) and at most IMAGEGEN_MODEL_CACHE_MB megabytes of
+their weights and buffers (default 2048); the least recently used go first. A single model
+larger than the byte bound is still kept (it could not run otherwise), alone.
 
 Precision: on a CUDA GPU with bfloat16 support, networks run under bf16 autocast (about twice
 the throughput, visually identical); IMAGEGEN_PRECISION=fp32 turns that off. CPUs run fp32.
@@ -23,23 +25,38 @@ import torch.nn as nn
 
 from .errors import EngineError
 
-__all__ = ["get_model", "cached_keys", "clear", "autocast", "uses_bf16", "ENV_CACHE_SIZE", "ENV_PRECISION"]
+__all__ = ["get_model", "cached_keys", "cached_bytes", "clear", "autocast", "uses_bf16", "ENV_CACHE_SIZE", "ENV_CACHE_MB", "ENV_PRECISION"]
 
 ENV_CACHE_SIZE = "IMAGEGEN_MODEL_CACHE_SIZE"
+ENV_CACHE_MB = "IMAGEGEN_MODEL_CACHE_MB"
 ENV_PRECISION = "IMAGEGEN_PRECISION"
 
 Key = tuple[str, str, str]
 _models: OrderedDict[Key, nn.Module] = OrderedDict()
+_sizes: dict[Key, int] = {}
 _lock = threading.Lock()
 
 
-def _capacity() -> int:
-    raw = os.environ.get(ENV_CACHE_SIZE, "4").strip()
+def _env_int(name: str, default: str, what: str) -> int:
+    raw = os.environ.get(name, default).strip()
     try:
         value = int(raw)
     except ValueError:
-        raise EngineError(f"{ENV_CACHE_SIZE}={raw!r} must be a whole number of models (e.g. 4).") from None
+        raise EngineError(f"{name}={raw!r} must be a whole number of {what}.") from None
     return max(1, value)
+
+
+def _capacity() -> int:
+    return _env_int(ENV_CACHE_SIZE, "4", "models (e.g. 4)")
+
+
+def _byte_capacity() -> int:
+    return _env_int(ENV_CACHE_MB, "2048", "megabytes (e.g. 2048)") * 1024 * 1024
+
+
+def _size(model: nn.Module) -> int:
+    tensors = [*model.parameters(), *model.buffers()]
+    return sum(t.numel() * t.element_size() for t in tensors)
 
 
 def get_model(network: str, weights: str, device: torch.device, load: Callable[[], nn.Module]) -> nn.Module:
@@ -52,11 +69,15 @@ def get_model(network: str, weights: str, device: torch.device, load: Callable[[
             _models.move_to_end(key)
             return model
     model = load().to(device).eval().requires_grad_(False)
+    size = _size(model)
     with _lock:
         _models[key] = model
+        _sizes[key] = size
         _models.move_to_end(key)
-        while len(_models) > _capacity():
-            _models.popitem(last=False)
+        limit, byte_limit = _capacity(), _byte_capacity()
+        while len(_models) > 1 and (len(_models) > limit or sum(_sizes.values()) > byte_limit):
+            old, _ = _models.popitem(last=False)
+            _sizes.pop(old, None)
     return model
 
 
@@ -65,9 +86,16 @@ def cached_keys() -> list[Key]:
         return list(_models)
 
 
+def cached_bytes() -> int:
+    """Bytes of weights and buffers the cached models hold."""
+    with _lock:
+        return sum(_sizes.values())
+
+
 def clear() -> None:
     with _lock:
         _models.clear()
+        _sizes.clear()
 
 
 def uses_bf16(device: torch.device) -> bool:

@@ -86,6 +86,9 @@ def test_system_checks_catch_misconfiguration(settings):
     assert "imagegen.E002" in _ids(IMAGEGEN={"QUEUES": {"high": "nowhere"}})
     assert "imagegen.E003" in _ids(IMAGEGEN={"STORAGE": "missing-alias"})
     assert "imagegen.E005" in _ids(IMAGEGEN={"JOB_TIMEOUT": -1})
+    assert "imagegen.E007" in _ids(IMAGEGEN={"BATCH_SIZE": 0})
+    assert "imagegen.E007" not in _ids(IMAGEGEN={"BATCH_SIZE": None})
+    assert "imagegen.E008" in _ids(IMAGEGEN={"BATCH_WAIT_MS": "soon"})
 
 
 def test_system_checks_catch_bad_registrations():

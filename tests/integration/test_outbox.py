@@ -81,6 +81,6 @@ def test_running_the_job_again_after_it_finished_does_nothing(redis_conn):
     key = (variant.content_type_id, variant.object_id, "image", variant.source_hash)
 
     assert process_source(*key)["ready"] == 1
-    assert process_source(*key) == {"ready": 0, "failed": 0, "skipped": 0, "retry": 0}
+    assert process_source(*key) == {"ready": 0, "failed": 0, "skipped": 0, "retry": 0, "borrowed": 0}
     variant.refresh_from_db()
     assert variant.attempts == 1 and variant.status == Variant.Status.READY

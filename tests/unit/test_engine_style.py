@@ -284,3 +284,22 @@ def test_model_cache_is_bounded(monkeypatch):
     model_cache.get_model("test-a", "w1", cpu, loader("a"))
     assert loads == ["a", "b", "a"] and len(model_cache.cached_keys()) == 1
     model_cache.clear()
+
+
+def test_model_cache_is_bounded_by_the_memory_its_models_hold(monkeypatch):
+    from imagegen.engine import model_cache
+
+    model_cache.clear()
+    monkeypatch.setenv(model_cache.ENV_CACHE_SIZE, "10")
+    monkeypatch.setenv(model_cache.ENV_CACHE_MB, "1")
+    cpu = torch.device("cpu")
+    # 100k float32 weights = 0.4 MB each: two fit in 1 MB, a third pushes the oldest out
+    for name in ("a", "b", "c"):
+        model_cache.get_model(f"test-{name}", "w", cpu, lambda: torch.nn.Linear(1000, 100, bias=False))
+    assert [k[0] for k in model_cache.cached_keys()] == ["test-b", "test-c"]
+    assert model_cache.cached_bytes() == 2 * 400_000
+    # one model over the bound on its own is kept (alone): it could not run otherwise
+    model_cache.get_model("test-big", "w", cpu, lambda: torch.nn.Linear(1000, 1000, bias=False))
+    assert [k[0] for k in model_cache.cached_keys()] == ["test-big"] and model_cache.cached_bytes() == 4_000_000
+    model_cache.clear()
+    assert model_cache.cached_bytes() == 0

@@ -1,0 +1,237 @@
+"""Which execution options pay for the style networks, measured side by side on this machine.
+
+    .venv/bin/python -m benchmarks.bench_style_options            # CPU, 512 px, 5 repeats
+    .venv/bin/python -m benchmarks.bench_style_options --device cuda --size 1024
+
+For each network: the worker's default (CPU: fp32, channels-last; CUDA: bf16 autocast) against
+the alternatives (contiguous layout, fp32 or bf16 autocast, cross-source batches of 4 and 8
+different product photos through ``engine.prepare_batch``), each as images/s, a median of
+repeats, the options interleaved within every repeat so machine load hits them alike. FLOPs per
+image come from torch's FLOP counter; with them, the achieved TFLOP/s (and, on a known GPU,
+the fraction of its peak). Writes benchmarks/results/style-options[-cuda].json and the
+"style-options[-cuda]" section of docs/benchmarks.md.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from benchmarks.common import write_results, write_section
+
+COMMAND = ".venv/bin/python -m benchmarks.bench_style_options"
+# Dense peak TFLOP/s (bf16 tensor cores, fp32 without TF32) from the vendors' data sheets.
+GPU_PEAK_TFLOPS = {"H100": {"bf16": 989.0, "fp32": 67.0}, "H200": {"bf16": 989.0, "fp32": 67.0}, "A100": {"bf16": 312.0, "fp32": 19.5}}
+
+
+def _photos(size: int, count: int) -> list:
+    """Real product photos when ../shared is present, else drawn products; all ``size`` px."""
+    from imagegen.engine import decode, resize_to_fit
+    from imagegen.engine.io import from_pil
+    from shop.catalogue.drawing import KINDS, draw_product
+    from tests.conftest import product_photos
+
+    paths = product_photos()[:count]
+    images = [resize_to_fit(decode(p.read_bytes()), size) for p in paths]
+    for i in range(count - len(images)):
+        images.append(from_pil(draw_product(KINDS[i % len(KINDS)], color=(40 + 25 * i, 120, 200 - 20 * i), size=size, seed=i)))
+    # the networks stack only equal sizes: square crops of the same side
+    return [_square(image, size) for image in images]
+
+
+def _square(image, size: int):
+    from imagegen.engine.io import Image
+
+    h, w = image.rgb.shape[-2:]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    crop = Image(rgb=image.rgb[:, top : top + side, left : left + side].contiguous(),
+                 alpha=None if image.alpha is None else image.alpha[:, top : top + side, left : left + side].contiguous())  # fmt: skip
+    if side != size:
+        from imagegen.engine import resize_to_fit
+
+        crop = resize_to_fit(crop, size)
+    return crop
+
+
+def _params(network: str, i: int) -> dict:
+    if network == "multi":
+        return {"style": (3 + 5 * i) % 26}
+    g = torch.Generator().manual_seed(i)
+    return {"style_vector": (torch.randn(100, generator=g) * 0.3).tolist()}
+
+
+def _interleaved(fns: dict[str, Callable[[], int]], repeats: int) -> dict[str, float]:
+    """images/s of each, median of ``repeats`` rounds that run every option once."""
+    usable = {}
+    for name, fn in fns.items():
+        try:
+            fn()  # warm-up: models loaded, allocator and oneDNN primitives ready
+        except (RuntimeError, NotImplementedError) as exc:  # e.g. an op without a bf16 kernel here
+            print(f"{name}: not measured ({type(exc).__name__}: {str(exc)[:120]})", flush=True)
+            continue
+        usable[name] = fn
+    fns = usable
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            n = fn()
+            times[name].append(n / (time.perf_counter() - t0))
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def measure(device: torch.device, size: int, repeats: int, photos: int) -> dict:
+    from imagegen.engine import BatchItem, model_cache, prepare_batch
+    from imagegen.engine.networks import load_network
+    from imagegen.engine.processors.style import _network, _over_white
+
+    os.environ["IMAGEGEN_DEVICE"] = str(device)
+    images = _photos(size, photos)
+    rows, flops = [], {}
+    for network in ("multi", "transformer"):
+        net = _network(network, device)
+        items = [BatchItem(image, "style", _params(network, i)) for i, image in enumerate(images)]
+        x1 = _over_white(images[0]).to(device)
+        style1 = _style_tensor(network, 0, device)
+        with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+            net(x1, style1)
+        flops[network] = counter.get_total_flops()
+
+        plain = load_network(network).to(device).eval().requires_grad_(False)  # NCHW weights, as loaded
+
+        def forward(module=net, layout=None, precision="default"):
+            x = x1.contiguous(memory_format=layout) if layout is not None else x1
+
+            def run() -> int:
+                with torch.inference_mode():
+                    if precision == "bf16":
+                        with torch.autocast(device_type=device.type, dtype=torch.bfloat16):
+                            module(x, style1)
+                    elif precision == "fp32":
+                        module(x, style1)
+                    else:
+                        with model_cache.autocast(device):
+                            module(x, style1)
+                _sync(device)
+                return 1
+
+            return run
+
+        def batched(n: int):
+            def run() -> int:
+                done = 0
+                for start in range(0, len(items), n):
+                    done += prepare_batch(items[start : start + n], max_batch=n) if n > 1 else _one_by_one(items[start : start + 1])
+                _sync(device)
+                return done
+
+            return run
+
+        options = {
+            "default (as the worker runs it)": forward(),
+            "channels-last weights and input": forward(net, torch.channels_last),
+            "contiguous (NCHW) weights and input": forward(plain, torch.contiguous_format),
+            "fp32": forward(precision="fp32"),
+            "bf16 autocast": forward(precision="bf16"),
+            "one render per call (prepare path, batch 1)": batched(1),
+            "cross-source batch of 4": batched(4),
+            f"cross-source batch of {photos}": batched(photos),
+        }
+        result = _interleaved(options, repeats)
+        base = result["default (as the worker runs it)"]
+        batch_base = result["one render per call (prepare path, batch 1)"]
+        for option, ips in result.items():
+            reference = batch_base if "batch" in option else base
+            row = {"network": network, "size": size, "option": option, "images_per_s": round(ips, 3),
+                   "vs_baseline": round(ips / reference, 3), "tflops_achieved": round(ips * flops[network] / 1e12, 4)}  # fmt: skip
+            print(row, flush=True)
+            rows.append(row)
+    return {"device": _device_name(device), "size": size, "repeats": repeats, "photos": photos,
+            "flops_per_image": flops, "rows": rows}  # fmt: skip
+
+
+def _one_by_one(items) -> int:
+    from imagegen.engine.processors import get_processor
+
+    proc = get_processor("style")
+    for item in items:
+        with torch.inference_mode():
+            proc.run_batch([_on(item.image)], [item.params], [None])
+    return len(items)
+
+
+def _on(image):
+    from imagegen.engine.execute import on_device
+
+    return on_device(image)
+
+
+def _style_tensor(network: str, i: int, device: torch.device) -> torch.Tensor:
+    if network == "multi":
+        return torch.eye(26, device=device)[[(3 + 5 * i) % 26]]
+    return torch.tensor([_params(network, i)["style_vector"]], device=device)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU, {torch.get_num_threads()} torch threads"
+
+
+def markdown(result: dict, argv: str) -> str:
+    peak = next((v for k, v in GPU_PEAK_TFLOPS.items() if k in result["device"]), None)
+    lines = [
+        f"## Style networks: execution options ({result['device']})",
+        "",
+        f"`{COMMAND}{argv}` — {result['size']} px product photos (square crops), median of {result['repeats']} "
+        f"interleaved rounds. JSON: `benchmarks/results/{result['name']}.json`. Forward-pass rows compare with the worker's "
+        "default; batch rows run the whole `prepare_batch` path (resizing, style vectors, network) over "
+        f"{result['photos']} different photos and compare with one render per call.",
+        "",
+        "FLOPs per image (torch FLOP counter, one forward pass): "
+        + ", ".join(f"{n} {f / 1e9:.1f} GFLOP" for n, f in result["flops_per_image"].items())
+        + ".",
+        "",
+        "| network | option | images/s | vs baseline | TFLOP/s achieved" + (" | of peak |" if peak else " |"),
+        "|---|---|---|---|---" + ("|---|" if peak else "|"),
+    ]
+    for r in result["rows"]:
+        line = f"| {r['network']} | {r['option']} | {r['images_per_s']:.2f} | {r['vs_baseline']:.2f}× | {r['tflops_achieved']:.3f} |"
+        if peak:
+            precision = "bf16" if "bf16" in r["option"] or "default" in r["option"] else "fp32"
+            line += f" {100 * r['tflops_achieved'] / peak[precision]:.1f}% |"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--photos", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=min(4, os.cpu_count() or 1))
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    result = measure(device, args.size, args.repeats, args.photos)
+    name = "style-options" + ("" if device.type == "cpu" else f"-{device.type}")
+    result["name"] = name
+    argv = f" --device {args.device} --size {args.size} --repeats {args.repeats} --threads {args.threads}"
+    write_results(name, result)
+    write_section(name, markdown(result, argv))
+
+
+if __name__ == "__main__":
+    main()
