@@ -25,6 +25,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from benchmarks.common import write_results, write_section
 
 COMMAND = ".venv/bin/python -m benchmarks.bench_style_options"
+DEFAULT = "as the worker runs it"
+ONE_BY_ONE = "one render per call (prepare path, batch 1)"
 # Dense peak TFLOP/s (bf16 tensor cores, fp32 without TF32) from the vendors' data sheets.
 GPU_PEAK_TFLOPS = {"H100": {"bf16": 989.0, "fp32": 67.0}, "H200": {"bf16": 989.0, "fp32": 67.0}, "A100": {"bf16": 312.0, "fp32": 19.5}}
 
@@ -34,9 +36,9 @@ def _photos(size: int, count: int) -> list:
     from imagegen.engine import decode, resize_to_fit
     from imagegen.engine.io import from_pil
     from shop.catalogue.drawing import KINDS, draw_product
-    from tests.conftest import product_photos
+    from tests.conftest import PRODUCTS
 
-    paths = product_photos()[:count]
+    paths = sorted(PRODUCTS.glob("*.png"))[:count] if PRODUCTS.is_dir() else []
     images = [resize_to_fit(decode(p.read_bytes()), size) for p in paths]
     for i in range(count - len(images)):
         images.append(from_pil(draw_product(KINDS[i % len(KINDS)], color=(40 + 25 * i, 120, 200 - 20 * i), size=size, seed=i)))
@@ -133,19 +135,18 @@ def measure(device: torch.device, size: int, repeats: int, photos: int) -> dict:
 
             return run
 
-        options = {
-            "default (as the worker runs it)": forward(),
-            "channels-last weights and input": forward(net, torch.channels_last),
-            "contiguous (NCHW) weights and input": forward(plain, torch.contiguous_format),
-            "fp32": forward(precision="fp32"),
-            "bf16 autocast": forward(precision="bf16"),
-            "one render per call (prepare path, batch 1)": batched(1),
+        cpu = device.type == "cpu"
+        options = {  # the worker's way first: CPU fp32 channels-last, CUDA bf16 autocast
+            DEFAULT: forward(net, torch.channels_last if cpu else None),
+            "contiguous (NCHW) weights and input" if cpu else "channels-last weights and input":
+                forward(plain, torch.contiguous_format) if cpu else forward(plain.to(memory_format=torch.channels_last), torch.channels_last),
+            "bf16 autocast" if cpu else "fp32 (no autocast)": forward(net, torch.channels_last if cpu else None, "bf16" if cpu else "fp32"),
+            ONE_BY_ONE: batched(1),
             "cross-source batch of 4": batched(4),
             f"cross-source batch of {photos}": batched(photos),
-        }
+        }  # fmt: skip
         result = _interleaved(options, repeats)
-        base = result["default (as the worker runs it)"]
-        batch_base = result["one render per call (prepare path, batch 1)"]
+        base, batch_base = result[DEFAULT], result[ONE_BY_ONE]
         for option, ips in result.items():
             reference = batch_base if "batch" in option else base
             row = {"network": network, "size": size, "option": option, "images_per_s": round(ips, 3),
@@ -161,8 +162,9 @@ def _one_by_one(items) -> int:
 
     proc = get_processor("style")
     for item in items:
+        params = {**proc.validate(item.params), "strength": 1.0}  # as prepare_batch passes them
         with torch.inference_mode():
-            proc.run_batch([_on(item.image)], [item.params], [None])
+            proc.run_batch([_on(item.image)], [params], [None])
     return len(items)
 
 
@@ -209,7 +211,7 @@ def markdown(result: dict, argv: str) -> str:
     for r in result["rows"]:
         line = f"| {r['network']} | {r['option']} | {r['images_per_s']:.2f} | {r['vs_baseline']:.2f}× | {r['tflops_achieved']:.3f} |"
         if peak:
-            precision = "bf16" if "bf16" in r["option"] or "default" in r["option"] else "fp32"
+            precision = "fp32" if "fp32" in r["option"] else "bf16"
             line += f" {100 * r['tflops_achieved'] / peak[precision]:.1f}% |"
         lines.append(line)
     return "\n".join(lines)

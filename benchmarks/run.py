@@ -13,9 +13,10 @@ import time
 
 # name: (module, arguments) — modules that are absent (their feature not installed) are skipped.
 SUITE = {
-    "e2e": ("benchmarks.bench_e2e", ["--latency-n", "20", "--batch", "40"]),
+    "e2e": ("benchmarks.bench_e2e", ["--latency-n", "20", "--batch", "100"]),
     "processors": ("benchmarks.bench_processors", ["--repeats", "5"]),
     "style": ("benchmarks.bench_style", []),
+    "style-options": ("benchmarks.bench_style_options", ["--repeats", "5"]),
     "api": ("benchmarks.bench_api", []),
     "storage-urls": ("benchmarks.bench_storage_urls", ["--urls", "2000", "--repeats", "7"]),
 }
