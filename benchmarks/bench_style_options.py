@@ -88,14 +88,14 @@ def _interleaved(fns: dict[str, Callable[[], int]], repeats: int) -> dict[str, f
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def measure(device: torch.device, size: int, repeats: int, photos: int) -> dict:
+def measure(device: torch.device, size: int, repeats: int, photos: int, compile_: bool = False) -> dict:
     from imagegen.engine import BatchItem, model_cache, prepare_batch
     from imagegen.engine.networks import load_network
     from imagegen.engine.processors.style import _network, _over_white
 
     os.environ["IMAGEGEN_DEVICE"] = str(device)
     images = _photos(size, photos)
-    rows, flops = [], {}
+    rows, flops, compile_seconds = [], {}, {}
     for network in ("multi", "transformer"):
         net = _network(network, device)
         items = [BatchItem(image, "style", _params(network, i)) for i, image in enumerate(images)]
@@ -145,6 +145,18 @@ def measure(device: torch.device, size: int, repeats: int, photos: int) -> dict:
             "cross-source batch of 4": batched(4),
             f"cross-source batch of {photos}": batched(photos),
         }  # fmt: skip
+        if compile_:
+            # compile cost, paid once per worker process and input size (recompiles per new size)
+            compiled = torch.compile(net, dynamic=False)
+            run_compiled = forward(compiled, torch.channels_last if cpu else None)
+            t0 = time.perf_counter()
+            try:
+                run_compiled()
+            except Exception as exc:  # noqa: BLE001 - e.g. no C++ compiler for inductor here
+                print(f"torch.compile: not measured ({type(exc).__name__}: {str(exc)[:160]})", flush=True)
+            else:
+                compile_seconds[network] = round(time.perf_counter() - t0, 1)
+                options["torch.compile (after its compile)"] = run_compiled
         result = _interleaved(options, repeats)
         base, batch_base = result[DEFAULT], result[ONE_BY_ONE]
         for option, ips in result.items():
@@ -154,7 +166,7 @@ def measure(device: torch.device, size: int, repeats: int, photos: int) -> dict:
             print(row, flush=True)
             rows.append(row)
     return {"device": _device_name(device), "size": size, "repeats": repeats, "photos": photos,
-            "flops_per_image": flops, "rows": rows}  # fmt: skip
+            "flops_per_image": flops, "compile_seconds": compile_seconds, "rows": rows}  # fmt: skip
 
 
 def _one_by_one(items) -> int:
@@ -214,6 +226,30 @@ def markdown(result: dict, argv: str) -> str:
             precision = "fp32" if "fp32" in r["option"] else "bf16"
             line += f" {100 * r['tflops_achieved'] / peak[precision]:.1f}% |"
         lines.append(line)
+    by = {(r["network"], r["option"]): r["vs_baseline"] for r in result["rows"]}
+    if "CPU" in result["device"]:
+        def span(option: str) -> str:
+            values = [by[(n, option)] for n in ("multi", "transformer") if (n, option) in by]
+            return " / ".join(f"{v:.2f}×" for v in values) + " (multi / transformer)" if values else "not measured"
+
+        biggest = f"cross-source batch of {result['photos']}"
+        lines += ["", "What the CPU worker keeps, from these figures: fp32 (bf16 autocast runs at "
+                  f"{span('bf16 autocast')} of it); no cross-source batching by default (`BATCH_SIZE` None: a batch of "
+                  f"{result['photos']} different photos runs at {span(biggest)} of one by one); channels-last, though "
+                  f"plain NCHW is within this shared machine's run-to-run noise of it ({span('contiguous (NCHW) weights and input')}). "
+                  "A GPU worker batches 8 and runs bf16 by default; its figures come from `--device cuda`."]  # fmt: skip
+    for network, seconds in result.get("compile_seconds", {}).items():
+        rows = {r["option"]: r["images_per_s"] for r in result["rows"] if r["network"] == network}
+        eager, compiled = rows.get(DEFAULT), rows.get("torch.compile (after its compile)")
+        if not (eager and compiled):
+            continue
+        if compiled > eager:
+            images = seconds / (1 / eager - 1 / compiled)
+            verdict = (f"pays for its {seconds} s compile after about {images:,.0f} images of this size; opt-in with "
+                       "IMAGEGEN_COMPILE=1 (off by default: each new image size compiles again)")
+        else:
+            verdict = f"is not faster after its {seconds} s compile: not used"
+        lines += ["", f"torch.compile, {network}: {compiled:.2f} vs {eager:.2f} images/s eager; it {verdict}."]
     return "\n".join(lines)
 
 
@@ -224,13 +260,25 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--photos", type=int, default=8)
     parser.add_argument("--threads", type=int, default=min(4, os.cpu_count() or 1))
+    parser.add_argument("--compile", action="store_true", help="also try torch.compile (minutes of compiling)")
+    parser.add_argument("--markdown-only", action="store_true", help="rewrite the docs section from the last JSON")
     args = parser.parse_args()
+    name = "style-options" + ("" if args.device == "cpu" else f"-{torch.device(args.device).type}")
+    if args.markdown_only:
+        import json
+
+        from benchmarks.common import RESULTS
+
+        result = json.loads((RESULTS / f"{name}.json").read_text())
+        write_section(name, markdown(result, result["argv"]))
+        return
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    result = measure(device, args.size, args.repeats, args.photos)
-    name = "style-options" + ("" if device.type == "cpu" else f"-{device.type}")
+    result = measure(device, args.size, args.repeats, args.photos, args.compile)
     result["name"] = name
     argv = f" --device {args.device} --size {args.size} --repeats {args.repeats} --threads {args.threads}"
+    argv += " --compile" if args.compile else ""
+    result["argv"] = argv
     write_results(name, result)
     write_section(name, markdown(result, argv))
 

@@ -12,6 +12,8 @@ import sys
 import time
 
 # name: (module, arguments) — modules that are absent (their feature not installed) are skipped.
+# Not in the 10-minute suite: bench_training, bench_style_options --compile (compiles for minutes),
+# and the GPU runs (bench_style --gpu-only, bench_style_options --device cuda).
 SUITE = {
     "e2e": ("benchmarks.bench_e2e", ["--latency-n", "20", "--batch", "100"]),
     "processors": ("benchmarks.bench_processors", ["--repeats", "5"]),
