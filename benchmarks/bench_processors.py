@@ -4,9 +4,14 @@ plain Pillow/numpy implementation of the same operation, side by side in one run
     .venv/bin/python -m benchmarks.bench_processors [--repeats 5] [--sizes 512 1024]
 
 The references: `lut` vs Pillow's C Color3DLUT (trilinear, same .cube table); `look`
-(Reinhard in Lab) vs the same formulas in numpy; `sketch` vs Pillow's GaussianBlur and a
-numpy colour dodge. Times are for the processor alone (decoded image in, image out), the
-figures/metrics that `render` adds are measured separately as "render overhead".
+(Reinhard in Lab) vs the same formulas in numpy (which clips out-of-gamut colours, where
+imagegen reduces their chroma and re-centres: more work); `sketch` vs Pillow's GaussianBlur
+and a numpy colour dodge; `watercolor` vs the same steps in numpy and Pillow (Kuwahara by
+integral images, Pillow blurs and bicubic noise); `enhance` (the 4x GAN, default size, speed
+only: the weights are random here) vs Pillow's Lanczos 4x, the plain way to upscale, on
+inputs of a quarter of the size. Times are for the processor alone (decoded image in, image
+out), ours and the reference alternating; the figures that `render` adds are measured
+separately ("via render()").
 """
 from __future__ import annotations
 
@@ -32,6 +37,12 @@ def source_image(size: int) -> PILImage.Image:
 
         img = draw_product("hoodie", color=(60, 90, 180), size=1024, transparent=True)
     return img.resize((size, size), PILImage.LANCZOS)
+
+
+def _png(pil: PILImage.Image) -> bytes:
+    buf = io.BytesIO()
+    pil.save(buf, "PNG")
+    return buf.getvalue()
 
 
 # --- numpy / Pillow references -------------------------------------------------------------
@@ -81,16 +92,78 @@ def pillow_sketch(img: PILImage.Image, sigma: float) -> PILImage.Image:
     return PILImage.fromarray((dodge * 255).astype(np.uint8), "L")
 
 
+def _box_mean(x: np.ndarray, k: int) -> np.ndarray:
+    """Mean over every k x k window (valid positions) by an integral image."""
+    c = np.pad(x.cumsum(0).cumsum(1), ((1, 0), (1, 0)) + ((0, 0),) * (x.ndim - 2))
+    return (c[k:, k:] - c[:-k, k:] - c[k:, :-k] + c[:-k, :-k]) / (k * k)
+
+
+def _kuwahara(rgb: np.ndarray, r: int) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    x = np.pad(rgb, ((r, r), (r, r), (0, 0)), mode="edge")
+    lum = x.mean(2)
+    mean = _box_mean(x, r + 1)
+    var = _box_mean(lum * lum, r + 1) - _box_mean(lum, r + 1) ** 2
+    best_m, best_v = mean[:h, :w], var[:h, :w]
+    for dy, dx in ((0, r), (r, 0), (r, r)):
+        m, v = mean[dy : dy + h, dx : dx + w], var[dy : dy + h, dx : dx + w]
+        better = v < best_v
+        best_m, best_v = np.where(better[..., None], m, best_m), np.where(better, v, best_v)
+    return best_m
+
+
+def _blur(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Pillow's Gaussian blur of a 0..1 image, through 8 bits as a Pillow user would."""
+    pil = PILImage.fromarray((np.clip(x, 0, 1) * 255).round().astype(np.uint8), "RGB" if x.ndim == 3 else "L")
+    return np.asarray(pil.filter(ImageFilter.GaussianBlur(sigma)), dtype=np.float32) / 255
+
+
+def numpy_watercolor(img: PILImage.Image, radius: int, wash=0.15, edges=0.35, granulation=0.25, seed=7) -> PILImage.Image:
+    rgba = np.asarray(img, dtype=np.float32) / 255
+    rgb = rgba[..., :3] * rgba[..., 3:] + (1 - rgba[..., 3:])
+    abstract = _kuwahara(_kuwahara(rgb, radius), max(1, radius // 2))
+    abstract = 0.7 * abstract + 0.3 * _blur(abstract, max(0.5, radius / 3))
+    washed = 1 - (1 - wash) * (1 - abstract)
+    lum = washed.mean(2)
+    grad = np.zeros_like(lum)
+    grad[:-1] += np.abs(np.diff(lum, axis=0))
+    grad[:, :-1] += np.abs(np.diff(lum, axis=1))
+    rim = _blur(grad / max(grad.max(), 1e-6), 1.0)
+    out = washed * (1 - edges * rim / max(rim.max(), 1e-6))[..., None]
+    h, w = lum.shape
+    rng = np.random.default_rng(seed)
+    paper = sum(amp * np.asarray(PILImage.fromarray(rng.random((h // cell + 2, w // cell + 2), dtype=np.float32)).resize((w, h), PILImage.BICUBIC))
+                for cell, amp in ((2, 0.5), (6, 0.3), (24, 0.2)))  # fmt: skip
+    out = 1 - (1 - out) * (1 + granulation * (np.clip(paper, 0, 1) - 0.5) * 2)[..., None]
+    return PILImage.fromarray((np.clip(out, 0, 1) * 255).astype(np.uint8), "RGB")
+
+
+def enhancer_weights() -> bytes:
+    """An export of the default enhancement network (random weights: speed does not depend on them)."""
+    from dataclasses import asdict
+
+    import torch
+
+    from imagegen.engine.training.enhance import EnhanceConfig, build_enhancer
+
+    config = EnhanceConfig()
+    buf = io.BytesIO()
+    torch.save({"kind": "enhance", "config": asdict(config), "generator": build_enhancer(config).state_dict()}, buf)
+    return buf.getvalue()
+
+
 # --- timing ----------------------------------------------------------------------------------
 
-def rate(fn, repeats: int) -> float:
-    fn()  # warm up (caches, first-call allocation)
-    times = []
+def rates(ours, reference, repeats: int) -> tuple[float, float]:
+    """images/s of each, median of ``repeats``, the two alternating so load hits both alike."""
+    ours(), reference()  # warm up (caches, first-call allocation)
+    times: tuple[list[float], list[float]] = ([], [])
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1.0 / median(times)
+        for fn, bucket in ((ours, times[0]), (reference, times[1])):
+            t0 = time.perf_counter()
+            fn()
+            bucket.append(time.perf_counter() - t0)
+    return 1.0 / median(times[0]), 1.0 / median(times[1])
 
 
 def main() -> None:
@@ -108,25 +181,30 @@ def main() -> None:
     ref_buf = io.BytesIO()
     ref_pil.save(ref_buf, "PNG")
     cube = make_cube_lut("vintage", size=33)
+    weights = enhancer_weights()
     rows = []
     for size in args.sizes:
         pil = source_image(size)
-        buf = io.BytesIO()
-        pil.save(buf, "PNG")
-        image = decode(buf.getvalue())
+        image = decode(_png(pil))
         sigma = 0.02 * size
+        radius = max(1, round(0.006 * size))
+        small_pil = pil.resize((size // 4, size // 4), PILImage.LANCZOS)
+        small = decode(_png(small_pil))
         cases = {
             "look (reinhard)": (lambda: get_processor("look")(image, get_processor("look").validate({}), ref_buf.getvalue()), lambda: numpy_reinhard(pil, ref_pil), "numpy"),
             "lut (33³ .cube)": (lambda: get_processor("lut")(image, {}, cube.encode()), lambda: pillow_lut(pil, cube), "Pillow Color3DLUT"),
             "sketch": (lambda: get_processor("sketch")(image, get_processor("sketch").validate({"sigma": sigma}), None), lambda: pillow_sketch(pil, sigma), "Pillow + numpy"),
-        }
+            "watercolor": (lambda: get_processor("watercolor")(image, get_processor("watercolor").validate({}), None), lambda: numpy_watercolor(pil, radius), "numpy + Pillow"),
+            f"enhance 4x ({size // 4} px in)": (lambda: get_processor("enhance")(small, get_processor("enhance").validate({}), weights),
+                                                  lambda: small_pil.resize((size, size), PILImage.LANCZOS), "Pillow Lanczos 4x"),
+        }  # fmt: skip
         with torch.inference_mode():
             for name, (ours, reference, ref_name) in cases.items():
-                r_ours, r_ref = rate(ours, args.repeats), rate(reference, args.repeats)
+                r_ours, r_ref = rates(ours, reference, args.repeats)
                 rows.append({"processor": name, "size": size, "imagegen_images_per_s": r_ours, "reference": ref_name,
                              "reference_images_per_s": r_ref, "ratio": r_ours / r_ref})
-            full = rate(lambda: render(image, "sketch", {"sigma": sigma}), args.repeats)
-            bare = next(r["imagegen_images_per_s"] for r in rows if r["processor"] == "sketch" and r["size"] == size)
+            sketch = get_processor("sketch")
+            full, bare = rates(lambda: render(image, "sketch", {"sigma": sigma}), lambda: sketch(image, sketch.validate({"sigma": sigma}), None), args.repeats)
             rows.append({"processor": "sketch via render() (with figures)", "size": size, "imagegen_images_per_s": full,
                          "reference": "sketch processor alone", "reference_images_per_s": bare, "ratio": full / bare})
     path = write_results("processors", {"repeats": args.repeats, "threads": torch.get_num_threads(), "rows": rows})
@@ -139,7 +217,9 @@ def main() -> None:
         f"""## Processors on CPU: imagegen (torch) vs a plain Pillow/numpy implementation
 
 `.venv/bin/python -m benchmarks.bench_processors --repeats {args.repeats}` — median of {args.repeats}, images/s, one RGBA product photo
-resized to the size given, torch with {torch.get_num_threads()} threads. JSON: `{path.relative_to(ROOT)}`.
+resized to the size given (enhance: a quarter of it in, the size given out), torch with {torch.get_num_threads()} threads,
+ours and the reference alternating. JSON: `{path.relative_to(ROOT)}`. `look` also fits out-of-gamut colours by
+chroma reduction where the numpy reference clips; `enhance` runs the default network with random weights (speed only).
 
 | processor | px | imagegen img/s | reference | reference img/s | ratio |
 |---|---|---|---|---|---|

@@ -21,7 +21,7 @@ from .restyle import QualityError, check_thresholds
 from .processors import get_processor, processor_names, register
 from .runtime import get_device
 
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"  # 2: wide Gaussian blurs (sketch) computed at reduced resolution
 
 __all__ = [
     "ENGINE_VERSION",

@@ -30,7 +30,7 @@ def sample(alpha: bool = True) -> Image:
 
 
 def test_public_api():
-    assert ENGINE_VERSION == "1"
+    assert ENGINE_VERSION == "2"
     assert {"look", "lut", "sketch"} <= set(processor_names())
     for name in ("Image", "decode", "encode", "render", "EngineError", "DecodeError", "ParameterError",
                  "ProcessorError", "get_processor", "processor_names", "ENGINE_VERSION"):

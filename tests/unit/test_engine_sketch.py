@@ -1,13 +1,15 @@
 """The "sketch" processor: pencil sketch in torch."""
 
+import math
 from pathlib import Path
 
 import pytest
 import torch
 
 from imagegen.engine import Image, ParameterError, decode, render
-from imagegen.engine.io import resize_to_fit
+from imagegen.engine.io import from_pil, resize_to_fit
 from imagegen.engine.processors.sketch import gaussian_blur
+from shop.catalogue.drawing import draw_product
 
 PRODUCTS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "products"
 
@@ -47,6 +49,25 @@ def test_gaussian_blur_preserves_constant_and_mass():
     spike = torch.zeros(1, 41, 41)
     spike[0, 20, 20] = 1
     assert abs(float(gaussian_blur(spike, 3.0).sum()) - 1.0) < 1e-4
+
+
+def test_a_wide_blur_at_reduced_resolution_matches_the_exact_one():
+    from imagegen.engine.processors.sketch import _exact_blur
+
+    # a hard-edged shape (the worst case for the shortcut), odd sizes (padding and cropping)
+    image = from_pil(draw_product("shoe", color=(30, 60, 200), size=301, seed=2)).rgb[:, :, :277]
+    for sigma in (4.0, 9.5, 20.0):
+        fast, exact = gaussian_blur(image, sigma), _exact_blur(image, sigma)
+        assert fast.shape == exact.shape == image.shape
+        assert float((fast - exact).abs().max()) < 0.02 and float((fast - exact).abs().mean()) < 0.002, sigma
+    ys, xs = torch.meshgrid(torch.arange(121.0), torch.arange(121.0), indexing="ij")
+    disc = (((ys - 60) ** 2 + (xs - 60) ** 2) <= 100).float()[None]  # radius 10 around (60, 60)
+    blurred = gaussian_blur(disc, 12.0)
+    mass = float(blurred.sum())
+    centre_y, centre_x = float((blurred[0] * ys).sum()) / mass, float((blurred[0] * xs).sum()) / mass
+    spread = math.sqrt(float((blurred[0] * ((ys - centre_y) ** 2)).sum()) / mass - 25.0)  # minus the disc's own 10^2/4
+    assert abs(mass / float(disc.sum()) - 1) < 1e-3 and abs(centre_y - 60) < 0.05 and abs(centre_x - 60) < 0.05  # not shifted
+    assert abs(spread - 12.0) < 0.3  # the width asked for
 
 
 @pytest.mark.parametrize(
