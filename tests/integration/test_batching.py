@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from imagegen import engine
-from imagegen.jobs import _on_time_limit, _Source, batch_size_for
+from imagegen.job_sources import Source, batch_size_for, hand_back_on_time_limit
 from imagegen.models import Style, Variant
 from imagegen.queue import job_id_for, job_status
 from imagegen.requests import request_variants
@@ -92,10 +92,10 @@ def test_a_time_limit_fails_the_jobs_own_rows_and_hands_borrowed_ones_back(redis
     redis_conn.flushdb()  # no queued jobs: the hand-back must queue the borrowed row's job itself
     Variant.objects.filter(pk__in=[own.pk, other.pk]).update(status=Variant.Status.RUNNING)
     sources = [
-        _Source(own.content_type_id, own.object_id, "image", own.source_hash, own_image, [own]),
-        _Source(other.content_type_id, other.object_id, "image", other.source_hash, other_image, [other], borrowed=True),
+        Source(own.content_type_id, own.object_id, "image", own.source_hash, own_image, [own]),
+        Source(other.content_type_id, other.object_id, "image", other.source_hash, other_image, [other], borrowed=True),
     ]
-    _on_time_limit(sources, rendered=set())
+    hand_back_on_time_limit(sources, rendered=set())
 
     own.refresh_from_db()
     other.refresh_from_db()
