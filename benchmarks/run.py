@@ -19,6 +19,7 @@ SUITE = {
     "processors": ("benchmarks.bench_processors", ["--repeats", "5"]),
     "style": ("benchmarks.bench_style", []),
     "style-options": ("benchmarks.bench_style_options", ["--repeats", "5"]),
+    "batching": ("benchmarks.bench_batching", ["--uploads", "16", "--rounds", "2"]),
     "api": ("benchmarks.bench_api", []),
     "storage-urls": ("benchmarks.bench_storage_urls", ["--urls", "2000", "--repeats", "7"]),
 }
