@@ -19,7 +19,7 @@ import torch
 
 from .errors import EngineError
 from .execute import on_device
-from .io import Image, resize_to_fit
+from .io import Image, fitted_size, resize_to_fit
 from .processors import get_processor
 from .processors.base import BatchProcessor
 
@@ -72,6 +72,8 @@ def prepare_batch(items: list[BatchItem], max_batch: int = 8) -> int:
     prepared = 0
     for (processor, max_size), members in groups.items():
         proc = get_processor(processor)
+        # equal sizes side by side, so that each chunk stacks into as few network calls as it can
+        members.sort(key=lambda m: fitted_size(m[0].height, m[0].width, max_size))
         for start in range(0, len(members), max_batch):
             chunk = members[start : start + max_batch]
             if len(chunk) < 2:

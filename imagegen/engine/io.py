@@ -336,6 +336,14 @@ def encode(
 # ---------------------------------------------------------------------------- resize
 
 
+def fitted_size(height: int, width: int, max_size: int | None) -> tuple[int, int]:
+    """(height, width) after resize_to_fit(..., max_size)."""
+    if max_size is None or max(height, width) <= max_size:
+        return height, width
+    scale = max_size / max(height, width)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
 def resize_to_fit(image: Image, max_size: int | None) -> Image:
     """Downscale (never upscale) so that the longest side is at most ``max_size``."""
     if max_size is None:
@@ -345,8 +353,7 @@ def resize_to_fit(image: Image, max_size: int | None) -> Image:
     h, w = image.height, image.width
     if max(h, w) <= max_size:
         return image
-    scale = max_size / max(h, w)
-    size = (max(1, round(h * scale)), max(1, round(w * scale)))
+    size = fitted_size(h, w, max_size)
 
     def down(t: torch.Tensor) -> torch.Tensor:
         return F.interpolate(t[None], size=size, mode="bilinear", antialias=True, align_corners=False)[0]

@@ -213,16 +213,26 @@ def test_renders_of_different_sources_share_one_network_batch(reference, monkeyp
         assert torch.allclose(a.rgb, b.rgb, atol=2e-3)
 
 
-def test_a_batch_is_chunked_and_sizes_that_cannot_stack_run_apart():
+def test_a_batch_is_chunked_and_equal_sizes_are_stacked_together():
     items = [BatchItem(drawn("mug", size=size, color=(20 * i, 80, 200)), "style", {"style": i})
-             for i, size in enumerate([64, 64, 64, 80, 64])]  # fmt: skip
+             for i, size in enumerate([64, 80, 64, 64, 80, 64])]  # fmt: skip
+    one_by_one = [render(item.image, "style", item.params) for item in items]
     calls = []
     real = _run_network
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(style_module, "_run_network", lambda net, x, styles, tile: calls.append(tuple(x.shape)) or real(net, x, styles, tile))
-        # chunks of 3 in the given order: [64, 64, 64] then [80, 64] (two sizes: two network calls)
-        assert prepare_batch(items, max_batch=3) == 5
-    assert calls == [(3, 3, 64, 64), (1, 3, 80, 80), (1, 3, 64, 64)]
+        # chunks of 3: [64, 64, 64], then [64, 80, 80]: two sizes, two network calls
+        assert prepare_batch(items, max_batch=3) == 6
+        assert calls == [(3, 3, 64, 64), (1, 3, 64, 64), (2, 3, 80, 80)]
+        calls.clear()
+        # sorted by size before chunking: [64 x 4] in one call, then [80, 80]
+        assert prepare_batch(items, max_batch=4) == 6
+        assert calls == [(4, 3, 64, 64), (2, 3, 80, 80)]
+        calls.clear()
+        batched = [render(item.image, "style", item.params) for item in items]
+        assert calls == []  # every render was answered from the batch
+    for a, b in zip(one_by_one, batched):
+        assert torch.allclose(a.rgb, b.rgb, atol=2e-3)
     assert prepare_batch(items, max_batch=1) == 0  # batching off
 
 
