@@ -15,10 +15,10 @@ import time
 # Not in the 10-minute suite: bench_training, bench_style_options --compile (compiles for minutes),
 # and the GPU runs (bench_style --gpu-only, bench_style_options --device cuda).
 SUITE = {
-    "e2e": ("benchmarks.bench_e2e", ["--latency-n", "20", "--batch", "100"]),
+    "e2e": ("benchmarks.bench_e2e", ["--latency-n", "20", "--batch", "100", "--rounds", "2"]),
     "processors": ("benchmarks.bench_processors", ["--repeats", "5"]),
     "style": ("benchmarks.bench_style", []),
-    "style-options": ("benchmarks.bench_style_options", ["--repeats", "5"]),
+    "style-options": ("benchmarks.bench_style_options", ["--repeats", "3"]),
     "batching": ("benchmarks.bench_batching", ["--uploads", "16", "--rounds", "2"]),
     "api": ("benchmarks.bench_api", []),
     "storage-urls": ("benchmarks.bench_storage_urls", ["--urls", "2000", "--repeats", "7"]),
