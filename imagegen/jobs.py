@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -27,11 +28,14 @@ from .style_vectors import render_parameters
 
 logger = logging.getLogger(__name__)
 
+# What a job's result counts: variants by outcome, and how many of them were borrowed.
+OUTCOMES = ("ready", "failed", "skipped", "retry", "borrowed")
+
 
 def process_source(content_type_id: int, object_id: str, field_name: str, source_hash: str) -> dict[str, Any]:
     """Render every pending variant of one source's content. Rows requested while this job
     runs are picked up by a second pass rather than waiting for reconcile."""
-    total = {"ready": 0, "failed": 0, "skipped": 0, "retry": 0, "borrowed": 0}
+    total = dict.fromkeys(OUTCOMES, 0)
     for _ in range(3):
         summary = _process_pending(content_type_id, object_id, field_name, source_hash)
         for key, value in summary.items():
@@ -44,7 +48,7 @@ def process_source(content_type_id: int, object_id: str, field_name: str, source
 def _process_pending(content_type_id: int, object_id: str, field_name: str, source_hash: str) -> dict[str, int]:
     from . import engine  # torch: loaded in the worker, never in the web process
 
-    summary = {"ready": 0, "failed": 0, "skipped": 0, "retry": 0, "borrowed": 0}
+    summary = dict.fromkeys(OUTCOMES, 0)
     own = claim_source((content_type_id, object_id, field_name, source_hash), None, summary)
     if own is None:
         return summary
@@ -106,26 +110,25 @@ def _render_all(engine, sources: list[Source], references: dict[int, bytes], sum
     published in order, each with its own outcome."""
     in_flight: deque[tuple[Source, Variant, Any, Future]] = deque()
 
-    def publish_first() -> None:
-        source, variant, result, future = in_flight.popleft()
-        outcome = _settle(variant, lambda: _publish(engine, variant, result, *future.result()))
+    def count(source: Source, variant: Variant, outcome: str) -> None:
         rendered.add(variant.pk)
         summary[outcome] += 1
         summary["borrowed"] += source.borrowed
+
+    def publish_first() -> None:
+        source, variant, result, future = in_flight.popleft()
+        _, outcome = _settle(engine, variant, lambda: _publish(engine, variant, result, *future.result()))
+        count(source, variant, outcome)  # "ready"/"skipped" from _publish, or the failure's outcome
 
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="imagegen-encode") as pool:
         for source in sources:
             for variant in source.variants:
                 timings = dict(source.timings)
-                result: list = []
-                outcome = _settle(variant, lambda: result.append(_render(engine, variant, source.image, references, timings)))
-                if result:
-                    future = pool.submit(_encode_and_save, engine, variant, result[0], timings)
-                    in_flight.append((source, variant, result[0], future))
+                ok, value = _settle(engine, variant, lambda: _render(engine, variant, source.image, references, timings))
+                if ok:
+                    in_flight.append((source, variant, value, pool.submit(_encode_and_save, engine, variant, value, timings)))
                 else:
-                    rendered.add(variant.pk)
-                    summary[outcome] += 1
-                    summary["borrowed"] += source.borrowed
+                    count(source, variant, value)
                 while in_flight and (in_flight[0][3].done() or len(in_flight) > 2):
                     publish_first()
         while in_flight:
@@ -153,27 +156,25 @@ def _encode_and_save(engine, variant: Variant, result, timings: dict[str, int]) 
     return encoded, name, timings
 
 
-def _settle(variant: Variant, step) -> str:
-    """Run one step for ``variant``; a failure becomes the row's outcome ("failed", "retry"),
-    never the other variants'. Returns "ready" when the step went through."""
-    from . import engine
-
+def _settle(engine, variant: Variant, step: Callable[[], Any]) -> tuple[bool, Any]:
+    """(True, what ``step()`` returned), or (False, the row's outcome: "failed" or "retry")
+    when it raised; a failure is this variant's, never the other variants'."""
     try:
-        return step() or "ready"
+        return True, step()
     except engine.EngineError as exc:
         if isinstance(exc.__cause__, JobTimeoutException):
             raise exc.__cause__ from None  # the engine wrapped rq's time limit: it is not a processor error
         fail(variant, str(exc))
-        return "failed"
+        return False, "failed"
     except TRANSIENT as exc:
         logger.warning("imagegen: transient failure on variant %s: %s", variant.pk, exc)
-        return "retry" if retry_or_fail([variant], f"Saving or processing failed ({exc}).") else "failed"
+        return False, "retry" if retry_or_fail([variant], f"Saving or processing failed ({exc}).") else "failed"
     except JobTimeoutException:
         raise
     except Exception as exc:  # a bug: fail the row with the reason, keep the worker serving
         logger.exception("imagegen: variant %s failed", variant.pk)
         fail(variant, f"Processing failed unexpectedly ({type(exc).__name__}: {exc}). The original image is unchanged.")
-        return "failed"
+        return False, "failed"
 
 
 def _publish(engine, variant: Variant, result, encoded: bytes, name: str, timings: dict[str, int]) -> str:

@@ -1,7 +1,7 @@
 """Several renders through one network call.
 
 ``prepare_batch`` looks at every render the worker is about to do (variants of one source, or
-of several sources); those whose processor can batch (it has ``prepare``, e.g. "style") run
+of several sources); those whose processor can batch (a ``BatchProcessor``, e.g. "style") run
 together, in chunks of at most ``max_batch``, through the network. The processor groups them
 further by what it can stack (for "style": the network and the working size). The later
 ``render`` calls with the same arguments return at once from the prepared results.

@@ -18,9 +18,8 @@ transformer did not get faster, so it is never compiled.
 
 from __future__ import annotations
 
-from importlib import metadata
-
 import os
+from importlib import metadata
 
 import torch
 import torch.nn as nn
