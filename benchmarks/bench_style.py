@@ -144,7 +144,6 @@ def gpu(repeats: int) -> dict:
         net = load_network(name).to(device)
         for size in (512, 1024):
             for precision in ("fp32", "bf16"):
-                best = None
                 for batch in (1, 4, 8, 16):
                     x = torch.rand(batch, 3, size, size, device=device)
                     style = torch.eye(26, device=device)[torch.arange(batch) % 26] if name == "multi" else torch.randn(batch, 100, device=device) * 0.3
@@ -163,7 +162,6 @@ def gpu(repeats: int) -> dict:
                     row = {"network": name, "size": size, "precision": precision, "batch": batch, "images_per_s": round(ips, 1)}
                     print(row, flush=True)
                     rows.append(row)
-                    best = max(best or 0, ips)
         del net
         torch.cuda.empty_cache()
     os.environ.pop(model_cache.ENV_PRECISION, None)

@@ -170,20 +170,15 @@ def measure(device: torch.device, size: int, repeats: int, photos: int, compile_
 
 
 def _one_by_one(items) -> int:
+    from imagegen.engine.execute import on_device
     from imagegen.engine.processors import get_processor
 
     proc = get_processor("style")
     for item in items:
         params = {**proc.validate(item.params), "strength": 1.0}  # as prepare_batch passes them
         with torch.inference_mode():
-            proc.run_batch([_on(item.image)], [params], [None])
+            proc.run_batch([on_device(item.image)], [params], [None])
     return len(items)
-
-
-def _on(image):
-    from imagegen.engine.execute import on_device
-
-    return on_device(image)
 
 
 def _style_tensor(network: str, i: int, device: torch.device) -> torch.Tensor:
