@@ -162,7 +162,7 @@ def gpu(repeats: int) -> dict:
                     row = {"network": name, "size": size, "precision": precision, "batch": batch, "images_per_s": round(ips, 1)}
                     print(row, flush=True)
                     rows.append(row)
-        del net
+        net = None  # frees its GPU memory before the next network loads
         torch.cuda.empty_cache()
     os.environ.pop(model_cache.ENV_PRECISION, None)
     return {"device": torch.cuda.get_device_name(0), "repeats": repeats, "rows": rows}

@@ -8,8 +8,10 @@ IMAGEGEN_MODEL_CACHE_SIZE models (default 4) and at most IMAGEGEN_MODEL_CACHE_MB
 their weights and buffers (default 2048); the least recently used go first. A single model
 larger than the byte bound is still kept (it could not run otherwise), alone.
 
-Precision: on a CUDA GPU with bfloat16 support, networks run under bf16 autocast (about twice
-the throughput, visually identical); IMAGEGEN_PRECISION=fp32 turns that off. CPUs run fp32.
+Precision, IMAGEGEN_PRECISION: "auto" (the default) runs networks under bf16 autocast on a CUDA
+GPU with bfloat16 support and in fp32 on CPUs; "fp32" everywhere; "bf16" also on CPUs. bf16 on
+a CPU pays only where the CPU computes bf16 natively (AVX512-BF16, AMX): 1.09x-1.11x there,
+0.16x-0.29x on a CPU without (docs/benchmarks.md), hence opt-in.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import torch.nn as nn
 
 from .errors import EngineError
 
-__all__ = ["get_model", "cached_keys", "cached_bytes", "clear", "autocast", "uses_bf16", "ENV_CACHE_SIZE", "ENV_CACHE_MB", "ENV_PRECISION"]
+__all__ = ["get_model", "cached_keys", "cached_bytes", "clear", "autocast", "precision", "uses_bf16", "ENV_CACHE_SIZE", "ENV_CACHE_MB", "ENV_PRECISION"]
 
 ENV_CACHE_SIZE = "IMAGEGEN_MODEL_CACHE_SIZE"
 ENV_CACHE_MB = "IMAGEGEN_MODEL_CACHE_MB"
@@ -98,17 +100,35 @@ def clear() -> None:
         _sizes.clear()
 
 
+PRECISIONS = ("auto", "fp32", "bf16")
+_ALIASES = {"": "auto", "float32": "fp32", "bfloat16": "bf16"}
+
+
+def precision() -> str:
+    """IMAGEGEN_PRECISION, checked: one of PRECISIONS."""
+    raw = os.environ.get(ENV_PRECISION, "").strip().lower()
+    value = _ALIASES.get(raw, raw)
+    if value not in PRECISIONS:
+        raise EngineError(
+            f"{ENV_PRECISION}={raw!r}: use auto (bf16 on GPUs that support it, fp32 on CPUs), fp32, or bf16."
+        )
+    return value
+
+
 def uses_bf16(device: torch.device) -> bool:
-    if device.type != "cuda" or os.environ.get(ENV_PRECISION, "").strip().lower() in {"fp32", "float32"}:
+    mode = precision()
+    if mode == "fp32":
         return False
-    return torch.cuda.is_bf16_supported()
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return mode == "bf16" and device.type == "cpu"
 
 
 @contextlib.contextmanager
 def autocast(device: torch.device) -> Iterator[None]:
-    """bf16 autocast on capable GPUs, plain fp32 elsewhere."""
+    """bf16 autocast where uses_bf16() says so, plain fp32 elsewhere."""
     if uses_bf16(device):
-        with torch.autocast(device_type="cuda", dtype=torch.bfloat16):
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16):
             yield
     else:
         yield

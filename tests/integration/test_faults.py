@@ -138,3 +138,14 @@ def test_storage_failures_are_retried_then_fail_with_a_message(start_worker):
     assert "Gave up after 2 attempts" in variant.error and "Saving or processing failed" in variant.error
     assert not variant.file  # no row points at a missing file
     assert default_storage.exists(image.image.name)  # the original is untouched
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"IMAGEGEN_PRECISION": "fp16"}, "IMAGEGEN_PRECISION='fp16': use auto"),
+    ({"IMAGEGEN_COMPILE": "mutli"}, "IMAGEGEN_COMPILE='mutli': unknown network mutli"),
+])  # fmt: skip
+def test_a_mistyped_worker_setting_stops_the_worker_at_start_with_its_message(start_worker, env, message):
+    worker = start_worker(**env)
+    assert worker.proc.wait(timeout=120) != 0
+    output = worker.output()
+    assert message in output and "CommandError" in output and "Traceback" not in output, output

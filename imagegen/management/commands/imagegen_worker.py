@@ -1,5 +1,5 @@
 import django_rq
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 from imagegen.conf import conf
@@ -23,6 +23,11 @@ class Command(BaseCommand):
         rq_queues = [django_rq.get_queue(q) for q in names]
         # Connections opened before start-up (checks) must not be shared with job code.
         connections.close_all()
-        worker = ImagegenWorker(rq_queues, connection=rq_queues[0].connection, name=name)
+        from imagegen.engine.errors import EngineError  # imports torch: only this command needs it
+
+        try:
+            worker = ImagegenWorker(rq_queues, connection=rq_queues[0].connection, name=name)
+        except EngineError as exc:  # e.g. a mistyped IMAGEGEN_PRECISION: say so, no traceback
+            raise CommandError(str(exc)) from exc
         self.stdout.write(f"imagegen worker listening on {', '.join(names)}")
         worker.work(burst=burst, with_scheduler=False)
