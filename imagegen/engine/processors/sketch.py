@@ -60,12 +60,14 @@ def _exact_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     k = torch.exp(-0.5 * (t / sigma) ** 2)
     k = k / k.sum()
     c = x.shape[0]
-    y = x[None]
-    y = F.pad(y, (radius, radius, 0, 0), mode="replicate")
-    y = F.conv2d(y, k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-    y = F.pad(y, (0, 0, radius, radius), mode="replicate")
-    y = F.conv2d(y, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
-    return y[0]
+    # Several channels: channels-last, on which oneDNN's grouped (depthwise) kernels ran 5-38x
+    # faster than on NCHW; one channel is the same either way.
+    layout = torch.channels_last if c > 1 else torch.contiguous_format
+    y = F.pad(x[None], (radius, radius, 0, 0), mode="replicate").contiguous(memory_format=layout)
+    y = F.conv2d(y, k.view(1, 1, 1, -1).expand(c, 1, 1, -1).contiguous(memory_format=layout), groups=c)
+    y = F.pad(y, (0, 0, radius, radius), mode="replicate").contiguous(memory_format=layout)
+    y = F.conv2d(y, k.view(1, 1, -1, 1).expand(c, 1, -1, 1).contiguous(memory_format=layout), groups=c)
+    return y[0].contiguous()
 
 
 def pencil_sketch(grey: torch.Tensor, sigma: float, darkness: float, shading: float) -> torch.Tensor:
