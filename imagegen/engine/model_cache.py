@@ -10,8 +10,8 @@ larger than the byte bound is still kept (it could not run otherwise), alone.
 
 Precision, IMAGEGEN_PRECISION: "auto" (the default) runs networks under bf16 autocast on a CUDA
 GPU with bfloat16 support and in fp32 on CPUs; "fp32" everywhere; "bf16" also on CPUs. bf16 on
-a CPU pays only where the CPU computes bf16 natively (AVX512-BF16, AMX): 1.09x-1.11x there,
-0.16x-0.29x on a CPU without (docs/benchmarks.md), hence opt-in.
+a CPU pays only where the CPU computes bf16 natively (AVX512-BF16, AMX): 1.01x-1.15x there,
+0.16x-0.29x on the CPU of the project's earlier runs (docs/benchmarks.md), hence opt-in.
 """
 
 from __future__ import annotations

