@@ -8,8 +8,9 @@ the alternatives (contiguous layout, fp32 or bf16 autocast, cross-source batches
 different product photos through ``engine.prepare_batch``), each as images/s, a median of
 repeats, the options interleaved within every repeat so machine load hits them alike. FLOPs per
 image come from torch's FLOP counter; with them, the achieved TFLOP/s (and, on a known GPU,
-the fraction of its peak), and how far bf16 moves the output from fp32 (PSNR). Writes benchmarks/results/style-options[-cuda].json and the
-"style-options[-cuda]" section of docs/benchmarks.md.
+the fraction of its peak); and how far bf16 moves the output from fp32 (PSNR). Writes
+benchmarks/results/style-options[-cuda].json and the "style-options[-cuda]" section of
+docs/benchmarks.md.
 """
 from __future__ import annotations
 
