@@ -13,7 +13,7 @@ import torch
 
 from .color import rgb_to_lab
 from .io import Image
-from .processors.sketch import gaussian_blur
+from .blur import gaussian_blur
 
 __all__ = ["product_mask", "MASK_ALPHA", "MASK_COMPUTED", "MASK_NONE"]
 

@@ -8,7 +8,7 @@ import torch
 
 from imagegen.engine import Image, ParameterError, decode, render
 from imagegen.engine.io import from_pil, resize_to_fit
-from imagegen.engine.processors.sketch import gaussian_blur
+from imagegen.engine.blur import gaussian_blur
 from shop.catalogue.drawing import draw_product
 
 PRODUCTS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "products"
@@ -62,7 +62,7 @@ def test_a_colour_blur_equals_each_channel_blurred_on_its_own():
 
 
 def test_a_wide_blur_at_reduced_resolution_matches_the_exact_one():
-    from imagegen.engine.processors.sketch import _exact_blur
+    from imagegen.engine.blur import _exact_blur
 
     # a hard-edged shape (the worst case for the shortcut), odd sizes (padding and cropping)
     image = from_pil(draw_product("shoe", color=(30, 60, 200), size=301, seed=2)).rgb[:, :, :277]

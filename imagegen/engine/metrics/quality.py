@@ -4,6 +4,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..blur import depthwise
+
 
 def _batched(x: torch.Tensor) -> torch.Tensor:
     if x.dim() == 3:
@@ -18,11 +20,6 @@ def psnr(x: torch.Tensor, y: torch.Tensor, *, data_range: float = 1.0) -> torch.
     x, y = _batched(x).double(), _batched(y).double()
     mse = (x - y).pow(2).flatten(1).mean(1)
     return (10 * torch.log10(data_range**2 / mse)).float()
-
-
-def _depthwise(kernel: torch.Tensor, groups: int) -> torch.Tensor:
-    """(1, 1, kh, kw) -> (groups, 1, kh, kw), channels-last like the input it filters."""
-    return kernel.expand(groups, 1, *kernel.shape[-2:]).contiguous(memory_format=torch.channels_last)
 
 
 def _gaussian_1d(size: int, sigma: float, dtype, device) -> torch.Tensor:
@@ -60,8 +57,8 @@ def ssim(
     xc, yc = (x - shift).float(), (y - shift).float()
     stack = torch.cat([xc, yc, xc * xc, yc * yc, xc * yc], dim=1).contiguous(memory_format=torch.channels_last)
     groups = stack.shape[1]  # 5C
-    blurred = F.conv2d(stack, _depthwise(g.view(1, 1, 1, win), groups), groups=groups)
-    blurred = F.conv2d(blurred, _depthwise(g.view(1, 1, win, 1), groups), groups=groups)
+    blurred = F.conv2d(stack, depthwise(g.view(1, 1, 1, win), groups), groups=groups)
+    blurred = F.conv2d(blurred, depthwise(g.view(1, 1, win, 1), groups), groups=groups)
     mu_x, mu_y, exx, eyy, exy = blurred.split(channels, dim=1)
     sxx, syy, sxy = exx - mu_x**2, eyy - mu_y**2, exy - mu_x * mu_y
     mu_x, mu_y = mu_x + float(shift), mu_y + float(shift)

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from ..io import Image
 from .base import Number, Processor
-from .sketch import gaussian_blur
+from ..blur import gaussian_blur
 
 __all__ = ["WatercolorProcessor", "kuwahara", "paper_texture", "watercolor"]
 
