@@ -71,7 +71,14 @@ def run_with_redis(command: list[str]) -> int:
             redis_proc.wait(timeout=10)
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    # Python's default for SIGTERM ends the process without unwinding, which would leave the
+    # worker, the web server and an embedded Redis running; SystemExit runs the cleanup below.
+    raise SystemExit(0)
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if sys.argv[1:2] == ["exec"]:
         command = sys.argv[3:] if sys.argv[2:3] == ["--"] else sys.argv[2:]
         sys.exit(run_with_redis(command))
