@@ -204,5 +204,3 @@ def _read_source(fieldfile) -> bytes | None:
         return None
     with fieldfile.storage.open(fieldfile.name, "rb") as stream:
         return stream.read()
-
-

@@ -59,5 +59,3 @@ def retry_or_fail(variants: list[Variant], message: str) -> bool:
             )
             retrying = True
     return retrying
-
-

@@ -141,10 +141,11 @@ def test_tiled_stylisation_has_no_seams(network):
         tiled = _run_network(network, x, style, tile=tile)
         # reference: one pass with the same (guide) statistics the tiles used
         net, stats = _network(network, x.device), NormStats()
-        from imagegen.engine.processors.style import _fit, _resize
+        from imagegen.engine.io import fitted_size
+        from imagegen.engine.processors.style import _resize
 
         with stats.recording():
-            net(_resize(x, _fit(320, 320, tile)), style, stats)
+            net(_resize(x, fitted_size(320, 320, tile)), style, stats)
         with stats.replaying():
             single = net(x, style, stats)
     assert float(psnr(tiled, single)) > 30.0

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from ..color import delta_e2000, rgb_to_lab
+from ..io import fitted_size
 from .quality import ssim
 
 __all__ = ["METRIC_SIZE", "luma", "content_ssim", "product_delta_e", "fit"]
@@ -34,8 +35,7 @@ def fit(x: torch.Tensor, size: int = METRIC_SIZE) -> torch.Tensor:
     h, w = x.shape[-2:]
     if max(h, w) <= size:
         return x
-    scale = size / max(h, w)
-    out = (max(1, round(h * scale)), max(1, round(w * scale)))
+    out = fitted_size(h, w, size)
     return F.interpolate(x[None].float(), size=out, mode="bilinear", antialias=True, align_corners=False)[0]
 
 

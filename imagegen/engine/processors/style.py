@@ -33,7 +33,7 @@ import torch.nn.functional as F
 
 from .. import model_cache
 from ..errors import ParameterError
-from ..io import Image
+from ..io import Image, fitted_size
 from ..runtime import get_device
 from .base import BatchProcessor, Number, Param
 
@@ -139,13 +139,6 @@ def _resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(x, size=size, mode=mode, antialias=down, align_corners=False).clamp(0, 1)
 
 
-def _fit(h: int, w: int, longest: int) -> tuple[int, int]:
-    if max(h, w) <= longest:
-        return h, w
-    scale = longest / max(h, w)
-    return max(1, round(h * scale)), max(1, round(w * scale))
-
-
 def _predictor_input(x: torch.Tensor) -> torch.Tensor:
     """Centre square, 256x256: how the predictor was trained and how the package feeds it."""
     h, w = x.shape[-2:]
@@ -189,7 +182,7 @@ def _run_network(net_name: str, x: torch.Tensor, styles: torch.Tensor, tile: int
         if max(h, w) <= tile:
             return net(batch, styles).float()
         stats = NormStats()
-        guide = _resize(batch, _fit(h, w, tile))
+        guide = _resize(batch, fitted_size(h, w, tile))
         with stats.recording():
             net(guide, styles, stats)
 
@@ -280,7 +273,7 @@ class StyleProcessor(BatchProcessor):
         for i, (image, (net, _), params) in enumerate(zip(images, targets, params_list)):
             h, w = image.rgb.shape[-2:]
             work_size = params.get("work_size")
-            size = _fit(h, w, int(work_size)) if work_size else (h, w)
+            size = fitted_size(h, w, int(work_size)) if work_size else (h, w)
             groups.setdefault((net, size, params.get("tile_size", DEFAULT_TILE)), []).append(i)
         for (net, size, tile), members in groups.items():
             distinct = list(dict.fromkeys(id(images[i]) for i in members))
