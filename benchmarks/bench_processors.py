@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import argparse
 import io
-import time
 
 import numpy as np
 from PIL import Image as PILImage
 from PIL import ImageFilter
 
-from .common import ROOT, median, write_results, write_section
+from .common import ROOT, interleaved, write_results, write_section
 
 PHOTOS = ROOT.parent / "shared" / "datasets" / "products"
 
@@ -156,14 +155,8 @@ def enhancer_weights() -> bytes:
 
 def rates(ours, reference, repeats: int) -> tuple[float, float]:
     """images/s of each, median of ``repeats``, the two alternating so load hits both alike."""
-    ours(), reference()  # warm up (caches, first-call allocation)
-    times: tuple[list[float], list[float]] = ([], [])
-    for _ in range(repeats):
-        for fn, bucket in ((ours, times[0]), (reference, times[1])):
-            t0 = time.perf_counter()
-            fn()
-            bucket.append(time.perf_counter() - t0)
-    return 1.0 / median(times[0]), 1.0 / median(times[1])
+    seconds = interleaved({"ours": ours, "reference": reference}, repeats)
+    return 1.0 / seconds["ours"], 1.0 / seconds["reference"]
 
 
 def main() -> None:

@@ -15,13 +15,12 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import statistics
 import time
 
 import numpy as np
 import torch
 
-from benchmarks.common import write_results, write_section
+from benchmarks.common import interleaved, write_results, write_section
 
 COMMAND = ".venv/bin/python -m benchmarks.bench_style"
 
@@ -39,20 +38,9 @@ def _session(name: str, threads: int):
 
 
 def _side_by_side(torch_fn, ort_fn, repeats: int) -> tuple[float, float | None]:
-    """Median seconds per call of each, alternating calls after one warm-up each."""
-    torch_fn()
-    if ort_fn:
-        ort_fn()
-    t_times, o_times = [], []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        torch_fn()
-        t_times.append(time.perf_counter() - t0)
-        if ort_fn:
-            t0 = time.perf_counter()
-            ort_fn()
-            o_times.append(time.perf_counter() - t0)
-    return statistics.median(t_times), (statistics.median(o_times) if o_times else None)
+    """Median seconds per call of each (onnxruntime's None when there is no ort_fn)."""
+    seconds = interleaved({"torch": torch_fn, **({"ort": ort_fn} if ort_fn else {})}, repeats)
+    return seconds["torch"], seconds.get("ort")
 
 
 def cpu(repeats: int, threads: int, native_2160: bool) -> dict:

@@ -23,7 +23,7 @@ from collections.abc import Callable
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from benchmarks.common import write_results, write_section
+from benchmarks.common import interleaved, write_results, write_section
 
 COMMAND = ".venv/bin/python -m benchmarks.bench_style_options"
 DEFAULT = "as the worker runs it"
@@ -70,26 +70,18 @@ def _params(network: str, i: int) -> dict:
 
 
 def _interleaved(fns: dict[str, Callable[[], int]], repeats: int) -> dict[str, float]:
-    """images/s of each, median of ``repeats`` rounds that run every option once, each round
-    starting one option later (what ran just before, e.g. compiled kernels, can slow the next)."""
-    usable = {}
+    """images/s of each (a call returns how many images it made), measured side by side;
+    an option that fails its warm-up call (e.g. an op without a bf16 kernel here) is left out."""
+    usable, images = {}, {}
     for name, fn in fns.items():
         try:
-            fn()  # warm-up: models loaded, allocator and oneDNN primitives ready
-        except (RuntimeError, NotImplementedError) as exc:  # e.g. an op without a bf16 kernel here
+            images[name] = fn()  # the warm-up: models loaded, allocator and oneDNN primitives ready
+        except (RuntimeError, NotImplementedError) as exc:
             print(f"{name}: not measured ({type(exc).__name__}: {str(exc)[:120]})", flush=True)
             continue
         usable[name] = fn
-    fns = usable
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    names = list(fns)
-    for round_ in range(repeats):
-        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
-            fn = fns[name]
-            t0 = time.perf_counter()
-            n = fn()
-            times[name].append(n / (time.perf_counter() - t0))
-    return {name: statistics.median(values) for name, values in times.items()}
+    seconds = interleaved(usable, repeats, warm_up=False)
+    return {name: images[name] / seconds[name] for name in usable}
 
 
 def measure(device: torch.device, size: int, repeats: int, photos: int, compile_: bool = False) -> dict:

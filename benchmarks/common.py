@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,6 +60,25 @@ def stop(proc: subprocess.Popen, timeout: float = 20) -> None:
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+def interleaved(fns: dict[str, Callable[[], object]], repeats: int, warm_up: bool = True) -> dict[str, float]:
+    """Median seconds per call of each function, measured side by side: one warm-up call each
+    (caches, first-call allocation), then ``repeats`` rounds that call every one once, each
+    round starting one later, so machine load and what ran just before (a full cache,
+    compiled kernels) fall on all of them alike."""
+    if warm_up:
+        for fn in fns.values():
+            fn()
+    names = list(fns)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for round_no in range(repeats):
+        start_at = round_no % len(names)
+        for name in names[start_at:] + names[:start_at]:
+            t0 = time.perf_counter()
+            fns[name]()
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def machine() -> dict[str, str]:
