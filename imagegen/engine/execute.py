@@ -19,6 +19,7 @@ def on_device(image: Image) -> Image:
         rgb=image.rgb.float().to(device),
         alpha=None if image.alpha is None else image.alpha.float().to(device),
         info=dict(image.info),
+        mask=None if image.mask is None else image.mask.float().to(device),
     )
 
 

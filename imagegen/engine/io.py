@@ -47,11 +47,15 @@ class Image:
     rgb: float32 (3, H, W), 0..1, sRGB (not premultiplied).
     alpha: float32 (1, H, W), 0..1, or None when the image is opaque.
     info: facts about the source (format, mode, notes) carried along for display.
+    mask: float32 (1, H, W), 0..1: where the product is in an opaque photo, found by the
+        segmentation network (segment.py) once per source and attached by the worker; None
+        when not known. Never encoded: the alpha, when there is one, is the mask.
     """
 
     rgb: torch.Tensor
     alpha: torch.Tensor | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    mask: torch.Tensor | None = None
 
     @property
     def width(self) -> int:
@@ -367,6 +371,7 @@ def resize_to_fit(image: Image, max_size: int | None) -> Image:
         premul = down(image.rgb * image.alpha)
         straight = down(image.rgb)
         rgb = torch.where(alpha > 1e-4, premul / alpha.clamp(min=1e-4), straight).clamp(0, 1)
+    mask = None if image.mask is None else down(image.mask).clamp(0, 1)
     info = dict(image.info)
     info["resized_from"] = (w, h)
-    return Image(rgb=rgb, alpha=alpha, info=info)
+    return Image(rgb=rgb, alpha=alpha, info=info, mask=mask)

@@ -1,5 +1,7 @@
-"""Where the product is: the alpha channel when the photo has one, otherwise a foreground
-mask computed from how far each pixel's colour is from the backdrop's.
+"""Where the product is: the alpha channel when the photo has one; else the segmentation
+network's mask the worker attached (``Image.mask``, see segment.py); otherwise, for an
+engine used on its own, a foreground mask computed from how far each pixel's colour is
+from the backdrop's.
 
 Product photos are mostly shot on a plain backdrop, so the backdrop's colour is estimated
 from the image border (median in Lab) and a pixel belongs to the product when it differs
@@ -15,9 +17,9 @@ from .color import rgb_to_lab
 from .io import Image
 from .blur import gaussian_blur
 
-__all__ = ["product_mask", "MASK_ALPHA", "MASK_COMPUTED", "MASK_NONE"]
+__all__ = ["product_mask", "MASK_ALPHA", "MASK_SEGMENTED", "MASK_COMPUTED", "MASK_NONE"]
 
-MASK_ALPHA, MASK_COMPUTED, MASK_NONE = "alpha", "computed", "none"
+MASK_ALPHA, MASK_SEGMENTED, MASK_COMPUTED, MASK_NONE = "alpha", "segmented", "computed", "none"
 
 _NEAR, _FAR = 6.0, 14.0  # dE from the backdrop: below NEAR backdrop, above FAR product
 _UNIFORM_BORDER = 8.0  # median dE of the border to its median colour: above this, no backdrop
@@ -31,9 +33,12 @@ def _border(x: torch.Tensor, width: int) -> torch.Tensor:
 
 
 def product_mask(image: Image) -> tuple[torch.Tensor, str]:
-    """(1, H, W) mask in 0..1 (1 = product) and where it came from (alpha/computed/none)."""
+    """(1, H, W) mask in 0..1 (1 = product) and where it came from
+    (alpha/segmented/computed/none)."""
     if image.alpha is not None:
         return image.alpha.float().clamp(0, 1), MASK_ALPHA
+    if image.mask is not None:
+        return image.mask.float().clamp(0, 1), MASK_SEGMENTED
     rgb = image.rgb.float()
     h, w = rgb.shape[-2:]
     width = max(1, min(h, w) // 50)

@@ -110,4 +110,5 @@ def render(
     info["metrics"] = {**metrics, **result.info.get("metrics", {})}
     info["processor"] = processor
     alpha = None if src.alpha is None else src.alpha.cpu().clone()
-    return Image(rgb=rgb.cpu().clone(), alpha=alpha, info=info)
+    mask = None if src.mask is None else src.mask.cpu().clone()
+    return Image(rgb=rgb.cpu().clone(), alpha=alpha, info=info, mask=mask)
