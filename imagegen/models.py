@@ -128,5 +128,31 @@ class Variant(models.Model):
         return None
 
 
+class ProductMask(models.Model):
+    """Where the product is in one source's content: computed once per (content hash,
+    segmenter) by the worker, stored as an 8-bit PNG, and reused by every variant of that
+    content and every mask-using option (cut-outs, backgrounds, crops, preserve_product,
+    the figures). Sources with a real alpha channel need none: their alpha is the mask."""
+
+    source_hash = models.CharField(max_length=64, help_text=_("sha256 of the source file's bytes"))
+    segmenter = models.CharField(
+        max_length=100, help_text=_("the network and weights that made it, e.g. u2netp@1a2b3c4d5e6f")
+    )
+    file = models.FileField(storage=variant_storage, max_length=255)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    coverage = models.FloatField(help_text=_("share of the image that is product, 0..1"))
+    runtime_ms = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source_hash", "segmenter"], name="imagegen_productmask_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"mask {self.source_hash[:12]} ({self.segmenter})"
+
+
 from .variant_requests import VariantRequest  # noqa: E402,F401  (API requests and their webhooks)
 from .training.models import TrainingRun  # noqa: E402,F401  (training runs: imagegen_train, docs/models.md)
