@@ -51,8 +51,17 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_QUALITY": 85,
     # Background for formats without alpha (JPEG): a transparent product must not turn black.
     "BACKGROUND": (255, 255, 255),
-    # Publish ready variants automatically (otherwise an admin approves them).
+    # Publish ready variants of registered specs automatically (otherwise an admin approves them).
     "AUTO_PUBLISH": True,
+    # Publish ad-hoc work (admin "Restyle with…", API requests) automatically. False: it waits
+    # on the admin's "Awaiting approval" page, so an experiment never reaches the storefront.
+    "PUBLISH_REQUESTS": False,
+    # Where style previews are rendered: "app_label.model.field:pk" (e.g.
+    # "shop.productimage.image:12"), or None for the first registered source image (a drawn
+    # sample product while the catalogue is empty).
+    "PREVIEW_SAMPLE": None,
+    # Long side (px) of style previews.
+    "PREVIEW_SIZE": 384,
     # REST API (imagegen.api, docs/api.md). Dotted path of visible(user, queryset) -> queryset:
     # which source objects a non-staff user (or anonymous) may see; None: every source.
     "API_SOURCE_VISIBILITY": None,

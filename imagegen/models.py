@@ -22,6 +22,17 @@ class Style(models.Model):
     style_vector = models.JSONField(null=True, blank=True, editable=False)
     style_vector_source = models.CharField(max_length=64, blank=True, editable=False)
     is_active = models.BooleanField(default=True)
+    show_on_storefront = models.BooleanField(
+        default=False,
+        help_text=_("Offer this style to shoppers (the storefront's style switcher). Leave off for experiments."),
+    )
+    # What the style looks like on a sample product: rendered by a worker job (imagegen.previews),
+    # never in a web request. preview_key records what it was rendered from (processor,
+    # parameters, reference, sample, engine version): a different key means it is out of date.
+    preview = models.FileField(upload_to="imagegen/previews/", blank=True, editable=False)
+    preview_key = models.CharField(max_length=64, blank=True, editable=False)
+    preview_error = models.TextField(blank=True, editable=False)
+    preview_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -42,6 +53,10 @@ class VariantQuerySet(models.QuerySet):
 
     def ready(self) -> VariantQuerySet:
         return self.filter(status=Variant.Status.READY)
+
+    def awaiting_approval(self) -> VariantQuerySet:
+        """Ready, not published, not rejected: what the review page lists."""
+        return self.ready().filter(is_published=False).exclude(review=Variant.Review.REJECTED)
 
 
 class Variant(models.Model):
@@ -73,8 +88,19 @@ class Variant(models.Model):
     quality = models.PositiveSmallIntegerField(default=85)
     queue = models.CharField(max_length=50, blank=True)
 
+    class Origin(models.TextChoices):
+        SPEC = "spec", _("Registered spec")  # follows IMAGEGEN["AUTO_PUBLISH"]
+        REQUEST = "request", _("Admin or API request")  # waits for approval (PUBLISH_REQUESTS)
+
+    class Review(models.TextChoices):
+        NONE = "", _("Not reviewed")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
     is_published = models.BooleanField(default=False)
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.SPEC)
+    review = models.CharField(max_length=10, choices=Review.choices, default=Review.NONE, blank=True)
     file = models.FileField(storage=variant_storage, max_length=255, blank=True)
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
