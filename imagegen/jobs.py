@@ -139,7 +139,9 @@ def _render(engine, variant: Variant, image, references: dict[int, bytes], timin
     t0 = time.perf_counter()
     reference = _reference_bytes(variant, references)
     params = render_parameters(variant, reference)  # + the style's stored style vector
-    result = engine.render(image, variant.processor, params, reference=reference, max_size=variant.max_size)
+    result = engine.render(
+        image, variant.processor, params, reference=reference, max_size=variant.max_size, background=tuple(conf.BACKGROUND)
+    )
     engine.check_thresholds(result.info.get("metrics", {}), conf.QUALITY_THRESHOLDS)
     timings["process_ms"] = elapsed_ms(t0)
     return result
@@ -190,7 +192,7 @@ def _publish(engine, variant: Variant, result, encoded: bytes, name: str, timing
         model_version=f"{variant.processor}@engine-{engine.ENGINE_VERSION}",
         # e.g. "first frame of 12 used": worth showing, but not an error.
         metrics={**result.info.get("metrics", {}), **({"note": result.info["note"]} if result.info.get("note") else {})},
-        is_published=F("is_published") if not conf.AUTO_PUBLISH else True,
+        is_published=True if auto_publish(variant) else F("is_published"),
         error="",
         finished_at=now,
         updated_at=now,
@@ -204,6 +206,16 @@ def _publish(engine, variant: Variant, result, encoded: bytes, name: str, timing
     variant.refresh_from_db()
     variant_ready.send(sender=Variant, variant=variant)
     return "ready"
+
+
+def auto_publish(variant: Variant) -> bool:
+    """Registered specs follow AUTO_PUBLISH; ad-hoc requests wait for approval unless
+    PUBLISH_REQUESTS. A variant an admin rejected stays unpublished when re-rendered."""
+    if variant.review == Variant.Review.REJECTED:
+        return False
+    if variant.origin == Variant.Origin.REQUEST:
+        return bool(conf.PUBLISH_REQUESTS)
+    return bool(conf.AUTO_PUBLISH)
 
 
 def warm_styles(style_ids: list[int], pattern: str = "*", mode: str = "missing") -> dict[str, int]:

@@ -64,8 +64,11 @@ def render(
     *,
     reference: bytes | None = None,
     max_size: int | None = None,
+    background: tuple[int, int, int] = (255, 255, 255),
 ) -> Image:
-    """Run ``processor`` on ``image`` and return a new Image (tensors on the CPU)."""
+    """Run ``processor`` on ``image`` and return a new Image (tensors on the CPU).
+    ``background``: what a transparent image is shown or encoded on; its figures are
+    computed on the composite, as a viewer sees it."""
     proc = get_processor(processor)
     generic, rest = _split(processor, params)
     own = proc.validate(rest)
@@ -99,7 +102,7 @@ def render(
         rgb, mask, mask_kind = blend_with_source(
             src, rgb, strength, generic["preserve_product"], float(generic["preserve_amount"])
         )
-        metrics = figures(src, rgb, mask, mask_kind)
+        metrics = figures(src, rgb, mask, mask_kind, background)
         metrics["runtime_ms"] = int((time.perf_counter() - started) * 1000)
         extra = getattr(proc, "extra_metrics", None)
         if extra is not None and metrics:

@@ -20,10 +20,11 @@ from .io import Image
 from .masks import MASK_NONE, product_mask
 from .metrics.restyle import content_ssim, product_delta_e
 
-__all__ = ["PRESERVE_CHOICES", "QualityError", "blend_with_source", "figures", "check_thresholds", "THRESHOLD_KEYS"]
+__all__ = ["PRESERVE_CHOICES", "QualityError", "as_seen", "blend_with_source", "figures", "check_thresholds", "THRESHOLD_KEYS"]
 
 PRESERVE_CHOICES = ("off", "product", "background")
 MIN_METRIC_SIDE = 8  # below this SSIM's window has nothing to compare
+WHITE = (255, 255, 255)
 
 
 class QualityError(ProcessorError):
@@ -45,14 +46,34 @@ def blend_with_source(
     return source.rgb + weight * (rgb - source.rgb), mask, kind
 
 
-def figures(source: Image, rgb: torch.Tensor, mask: torch.Tensor, mask_kind: str) -> dict[str, Any]:
-    """Content SSIM (luminance) and mean dE2000 in the product region; empty for tiny images."""
+def as_seen(rgb: torch.Tensor, alpha: torch.Tensor | None, background: tuple[int, int, int] = WHITE) -> torch.Tensor:
+    """``rgb`` as a viewer sees it: composited over ``background`` (0..255) by ``alpha``.
+    The RGB under fully transparent pixels is invisible (often black, sometimes noise), so
+    figures computed on it would describe nothing anyone sees."""
+    if alpha is None:
+        return rgb
+    bg = torch.tensor(background, dtype=rgb.dtype, device=rgb.device).view(3, 1, 1) / 255.0
+    a = alpha.to(rgb.dtype)
+    return rgb * a + bg * (1.0 - a)
+
+
+def figures(
+    source: Image,
+    rgb: torch.Tensor,
+    mask: torch.Tensor,
+    mask_kind: str,
+    background: tuple[int, int, int] = WHITE,
+) -> dict[str, Any]:
+    """Content SSIM (luminance) and mean dE2000 in the product region; empty for tiny images.
+    A transparent source and its result (which keeps the source's alpha) are both composited
+    on ``background``, the colour the variant is shown or encoded on, first."""
     if min(rgb.shape[-2:]) < MIN_METRIC_SIDE:
         return {}
     region = mask if mask_kind != MASK_NONE else torch.ones_like(mask)
+    seen_source, seen_result = as_seen(source.rgb, source.alpha, background), as_seen(rgb, source.alpha, background)
     return {
-        "content_ssim": round(content_ssim(source.rgb, rgb), 4),
-        "product_delta_e": round(product_delta_e(source.rgb, rgb, region), 3),
+        "content_ssim": round(content_ssim(seen_source, seen_result), 4),
+        "product_delta_e": round(product_delta_e(seen_source, seen_result, region), 3),
         "product_mask": mask_kind,
     }
 

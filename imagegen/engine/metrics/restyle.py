@@ -9,6 +9,9 @@
   for the untouched source, so the two together say how far the result moved towards the
   target. style_shift: distance between the source's and the result's style vectors.
 
+A transparent image is measured as a viewer sees it: restyle.figures composites the source and
+the result on the output background first (the RGB under alpha 0 is invisible and often black).
+
 Figures are computed on a copy at most METRIC_SIZE on the long side, so they cost little and
 do not depend on the output size. The dE2000 mean runs in float32 on every other pixel of
 every other row: on the product photos it matched the float64 mean over all pixels to 0.05 %
