@@ -1,5 +1,6 @@
-"""Removing what nothing needs any more: variant files no row references, and rows whose source
-is gone (its object deleted, its model uninstalled, or its image field emptied).
+"""Removing what nothing needs any more: variant files no row references, rows whose source
+is gone (its object deleted, its model uninstalled, or its image field emptied), and stored
+product masks of content no variant refers to any more (their PNGs live next to the variants).
 
 Safety rules, because this deletes from production storage:
 - Only files under ``IMAGEGEN["UPLOAD_TO"]`` in the variant storage are ever listed, so source
@@ -28,7 +29,7 @@ from django.db import models
 from django.utils import timezone
 
 from .conf import conf
-from .models import Variant
+from .models import ProductMask, Variant
 from .registry import registry
 from .storage import variant_storage
 
@@ -46,6 +47,8 @@ class CleanupReport:
     orphan_files: list[str] = field(default_factory=list)
     files_deleted: int = 0
     kept_recent: list[str] = field(default_factory=list)  # unreferenced but younger than min_age
+    unused_masks: list[str] = field(default_factory=list)  # "mask <hash12> (<segmenter>)" labels
+    masks_deleted: int = 0
     files_seen: int = 0
 
 
@@ -158,9 +161,15 @@ def cleanup(*, delete: bool = False, min_age: int = 3600) -> CleanupReport:
         for start in range(0, len(ids), CHUNK):
             report.rows_deleted += Variant.objects.filter(pk__in=ids[start : start + CHUNK]).delete()[0]
 
-    referenced = set(Variant.objects.exclude(file="").exclude(pk__in=gone_ids).values_list("file", flat=True).iterator())
-    referenced |= _protected_source_names(prefix)
     cutoff = timezone.now() - timedelta(seconds=min_age)
+    unused = unused_masks(cutoff if min_age else None)
+    report.unused_masks = [str(mask) for mask in unused]
+    if delete and unused:
+        report.masks_deleted = ProductMask.objects.filter(pk__in=[m.pk for m in unused]).delete()[0]
+
+    referenced = set(Variant.objects.exclude(file="").exclude(pk__in=gone_ids).values_list("file", flat=True).iterator())
+    referenced |= _mask_files(exclude=[] if not delete else [m.pk for m in unused])
+    referenced |= _protected_source_names(prefix)
     for name, modified in iter_files(storage, prefix):
         report.files_seen += 1
         if not name.startswith(prefix) or name in referenced:
@@ -169,7 +178,7 @@ def cleanup(*, delete: bool = False, min_age: int = 3600) -> CleanupReport:
             report.kept_recent.append(name)
             continue
         report.orphan_files.append(name)
-        if delete and not Variant.objects.filter(file=name).exists():
+        if delete and not Variant.objects.filter(file=name).exists() and not ProductMask.objects.filter(file=name).exists():
             storage.delete(name)
             report.files_deleted += 1
     if delete:
@@ -179,6 +188,21 @@ def cleanup(*, delete: bool = False, min_age: int = 3600) -> CleanupReport:
             report.files_deleted,
         )
     return report
+
+
+def unused_masks(older_than: datetime | None) -> list[ProductMask]:
+    """Stored product masks of content that no variant row (of any status) refers to any
+    more; with ``older_than``, only those made before it (a worker makes the mask of new
+    content a moment before its variants need it)."""
+    used = Variant.objects.filter(source_hash=models.OuterRef("source_hash"))
+    masks = ProductMask.objects.exclude(models.Exists(used))
+    if older_than is not None:
+        masks = masks.filter(created_at__lt=older_than)
+    return list(masks.order_by("pk"))
+
+
+def _mask_files(exclude: list[int]) -> set[str]:
+    return set(ProductMask.objects.exclude(pk__in=exclude).values_list("file", flat=True).iterator())
 
 
 def _aware(moment: datetime) -> datetime:

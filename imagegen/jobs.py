@@ -21,6 +21,7 @@ from rq.timeouts import JobTimeoutException
 from .conf import conf
 from .job_sources import TRANSIENT, Source, batch_size_for, borrow, claim_source, elapsed_ms, hand_back_on_time_limit, load
 from .models import Variant
+from .product_masks import attach_masks
 from .rows import fail, retry_or_fail
 from .signals import variant_ready
 from .storage import save_content, variant_storage
@@ -59,6 +60,7 @@ def _process_pending(content_type_id: int, object_id: str, field_name: str, sour
     batch_size = batch_size_for(engine)
     if batch_size > 1:
         sources += borrow(own, engine, batch_size, summary)
+    attach_masks(sources, engine, summary)  # once per content hash, stored (product_masks.py)
 
     references: dict[int, bytes] = {}
     _prepare_batches(engine, sources, references, batch_size)

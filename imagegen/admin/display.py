@@ -29,7 +29,7 @@ def figures(variant: Variant) -> list[tuple[str, str]]:
         value = (variant.metrics or {}).get(key)
         if isinstance(value, (int, float)):
             rows.append((label, f"{value:.3g}"))
-    total = sum(v for v in (variant.timings or {}).values() if isinstance(v, (int, float)))
+    total = sum(v for v in (variant.timings or {}).values() if isinstance(v, (int, float)) and not isinstance(v, bool))  # mask_cached is a flag
     if total:
         rows.append(("time", f"{total} ms"))
     return rows
