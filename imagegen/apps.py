@@ -28,3 +28,7 @@ class ImagegenConfig(AppConfig):
         from .style_vectors import connect as connect_style_vectors
 
         connect_style_vectors()
+        # Every Style gets a preview on a sample product, rendered by a worker job (previews.py).
+        from .previews import connect as connect_previews
+
+        connect_previews()

@@ -29,7 +29,8 @@ def request_variants(
     """Pending rows (or the existing identical ones) for each style, queued on ``queue``.
 
     Asking twice for the same thing returns the same rows and costs no new GPU work,
-    unless ``force`` (regenerate)."""
+    unless ``force`` (regenerate). New rows are ad-hoc work: unpublished until an admin
+    approves them, unless IMAGEGEN["PUBLISH_REQUESTS"]."""
     unknown = set(options) - set(OPTION_KEYS)
     if unknown:
         raise ValueError(f"Unknown option(s) {sorted(unknown)}; allowed: {', '.join(OPTION_KEYS)}")
@@ -39,7 +40,8 @@ def request_variants(
     params = {key: value for key, value in options.items() if value is not None}
     specs = [resolve_style(style, params=params, format=format, size=size, quality=quality) for style in styles]
     return sync_variants(
-        instance, field_name, hash_file(fieldfile), specs, queue=queue, mark_others_stale=False, force=force
+        instance, field_name, hash_file(fieldfile), specs, queue=queue, mark_others_stale=False, force=force,
+        origin=Variant.Origin.REQUEST,
     )
 
 

@@ -84,12 +84,14 @@ def sync_variants(
     mark_others_stale: bool = True,
     force: bool = False,
     retry_failed: bool = False,
+    origin: str = Variant.Origin.SPEC,
 ) -> list[Variant]:
     """Ensure a pending-or-done row per spec for this exact image content, and enqueue the
     source's job once the transaction commits. Rows for older content become stale.
 
     Returns the rows: existing ready ones are left alone unless ``force``, failed ones unless
-    ``retry_failed`` or ``force``."""
+    ``retry_failed`` or ``force``. ``origin`` of new rows decides their publication
+    (Variant.Origin: registered specs follow AUTO_PUBLISH, requests PUBLISH_REQUESTS)."""
     from .queue import enqueue_after_commit, queue_name
 
     queue = queue_name(queue)
@@ -104,7 +106,7 @@ def sync_variants(
                 status=Variant.Status.STALE, updated_at=timezone.now()
             )
         for spec in specs:
-            variant, created = _get_or_create(base, content_type, object_id, field_name, source_hash, spec, queue)
+            variant, created = _get_or_create(base, content_type, object_id, field_name, source_hash, spec, queue, origin)
             revive = (
                 variant.status == Variant.Status.STALE
                 or (force and variant.status in (Variant.Status.READY, Variant.Status.FAILED))
@@ -123,7 +125,7 @@ def sync_variants(
     return rows
 
 
-def _get_or_create(base, content_type, object_id, field_name, source_hash, spec: ResolvedSpec, queue: str):
+def _get_or_create(base, content_type, object_id, field_name, source_hash, spec: ResolvedSpec, queue: str, origin: str):
     lookup = {"spec_hash": spec.spec_hash, "source_hash": source_hash}
     existing = base.filter(**lookup).first()
     if existing is not None:
@@ -143,6 +145,7 @@ def _get_or_create(base, content_type, object_id, field_name, source_hash, spec:
                 max_size=spec.size,
                 quality=spec.quality,
                 queue=queue,
+                origin=origin,
                 **lookup,
             ), True
     except IntegrityError:

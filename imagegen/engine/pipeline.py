@@ -5,7 +5,12 @@ Generic options (popped before the processor's own validation):
 - preserve_colors (default False): keep the source's chroma (Lab a/b), take only the
   lightness L from the result;
 - preserve_product ("off", "product", "background") and preserve_amount (0..1): keep the
-  product (or the backdrop) closer to the source, by the alpha or a computed mask (restyle.py).
+  product (or the backdrop) closer to the source, by the alpha or a computed mask (restyle.py);
+- aspect (None, "1:1", "4:5", "3:4", "16:9"; default None = unchanged): the result is cropped
+  to that aspect around the source's product (framing.smart_crop), after any processor,
+  size-changing ones included (resizing.py).
+A processor that declares a parameter of the same name itself (the "background" and "crop"
+processors have their own "aspect") gets it as its own; the generic option is not applied then.
 A processor with ``handles_strength = True`` gets "strength" among its own params and applies
 it itself (the style network moves in style space instead of fading).
 Every render's info["metrics"] gets the quality figures of restyle.py and the processor's own
@@ -25,10 +30,12 @@ from .errors import ParameterError, ProcessorError
 from .execute import call_processor, on_device
 from .io import Image, resize_to_fit
 from .processors import get_processor
-from .processors.base import Choice, Flag, Number, Param, clean_params
+from .framing import ASPECTS, smart_crop
+from .masks import product_mask
+from .processors.base import Choice, Flag, Number, Param, Processor, clean_params
 from .restyle import PRESERVE_CHOICES, blend_with_source, figures
 
-__all__ = ["render", "validate", "GENERIC_PARAMS"]
+__all__ = ["render", "validate", "accepted_names", "GENERIC_PARAMS"]
 
 GENERIC_PARAMS: dict[str, Param] = {
     "strength": Number(default=1.0, minimum=0.0, maximum=1.0, help="Blend with the source (0 = source)."),
@@ -37,6 +44,9 @@ GENERIC_PARAMS: dict[str, Param] = {
         default="off", choices=PRESERVE_CHOICES, help="Keep the product (or the background) closer to the source."
     ),
     "preserve_amount": Number(default=0.75, minimum=0.0, maximum=1.0, help="How much of the source the preserved part keeps."),
+    "aspect": Choice(
+        default=None, choices=tuple(ASPECTS), allow_none=True, help="Crop the result to this aspect around the product."
+    ),
 }
 
 
@@ -46,14 +56,36 @@ def _split(processor: str, params: dict[str, Any] | None) -> tuple[dict[str, Any
     if not isinstance(params, dict):
         raise ParameterError(f"Parameters for '{processor}' must be a mapping, got {type(params).__name__}.")
     rest = dict(params)
-    generic = {k: rest.pop(k) for k in GENERIC_PARAMS if k in rest}
-    return clean_params(processor, GENERIC_PARAMS, generic), rest
+    own = get_processor(processor).param_specs  # a processor's own parameter of the same name wins
+    specs = {k: spec for k, spec in GENERIC_PARAMS.items() if k not in own}
+    generic = {k: rest.pop(k) for k in specs if k in rest}
+    return clean_params(processor, specs, generic), rest
+
+
+def accepted_names(proc) -> list[str]:
+    """Every parameter name ``proc`` accepts: its own and the generic options."""
+    return sorted({*proc.param_specs, *GENERIC_PARAMS})
+
+
+def _check_known(proc, params: dict[str, Any]) -> None:
+    """One message for an unknown name wherever it is caught (forms, API, specs, render),
+    listing every accepted name, generic options included. A processor with its own
+    validate() (no param_specs to list) checks its names itself."""
+    if type(proc).validate is not Processor.validate:
+        return
+    unknown = sorted(str(k) for k in params if k not in proc.param_specs and k not in GENERIC_PARAMS)
+    if unknown:
+        raise ParameterError(
+            f"Unknown parameter {', '.join(repr(k) for k in unknown)} for '{proc.name}'; "
+            f"allowed: {', '.join(accepted_names(proc))}."
+        )
 
 
 def validate(processor: str, params: dict[str, Any] | None) -> dict[str, Any]:
     """Normalised params (processor's own and the generic keys) or ParameterError."""
     proc = get_processor(processor)
     generic, rest = _split(processor, params)
+    _check_known(proc, rest)
     return {**proc.validate(rest), **generic}
 
 
@@ -71,6 +103,7 @@ def render(
     computed on the composite, as a viewer sees it."""
     proc = get_processor(processor)
     generic, rest = _split(processor, params)
+    _check_known(proc, rest)
     own = proc.validate(rest)
     if getattr(proc, "changes_size", False):  # e.g. "enhance" (4x): see resizing.py
         from .resizing import render_resizing
@@ -114,4 +147,7 @@ def render(
     info["processor"] = processor
     alpha = None if src.alpha is None else src.alpha.cpu().clone()
     mask = None if src.mask is None else src.mask.cpu().clone()
-    return Image(rgb=rgb.cpu().clone(), alpha=alpha, info=info, mask=mask)
+    out = Image(rgb=rgb.cpu().clone(), alpha=alpha, info=info, mask=mask)
+    if generic.get("aspect"):
+        out = smart_crop(out, product_mask(source)[0].cpu(), generic["aspect"])
+    return out

@@ -91,7 +91,7 @@ def test_validate_normalises():
         ("sketch", {"strength": float("nan")}, "strength"),
         ("sketch", {"strength": True}, "strength"),
         ("sketch", {"preserve_colors": "maybe"}, "'preserve_colors' must be true or false"),
-        ("sketch", {"colour": 1}, "Unknown parameter 'colour' for 'sketch'; allowed: darkness, shading, sigma"),
+        ("sketch", {"colour": 1}, "Unknown parameter 'colour' for 'sketch'; allowed: darkness, preserve_amount, preserve_colors, preserve_product, shading, sigma, strength"),
         ("sketch", [1, 2], "mapping"),
         ("look", {"method": 3}, "'method' must be one of"),
     ],

@@ -1,0 +1,178 @@
+"""Style previews: what each Style looks like on a sample product, rendered by a worker job.
+
+Saving a Style queues ``render_style_preview`` (after commit, bulk queue); a worker starting
+queues ``refresh_previews`` once, so a new ENGINE_VERSION re-renders every preview. The job
+computes the preview key (processor, parameters, reference file, sample image, engine
+version) and renders only when it differs from the stored one, so a queued job that finds
+nothing changed costs two file hashes. Previews are never Variants: they never reach the
+storefront and need no approval.
+
+The sample is ``IMAGEGEN["PREVIEW_SAMPLE"]`` ("app_label.model.field:pk"), else the first
+image of the first registered source, else a drawn sample product (engine/sample.py).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from functools import partial
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.db import models, transaction
+from django.db.models.signals import post_save
+from django.utils import timezone
+from redis.exceptions import RedisError
+
+from .conf import conf
+from .models import Style
+from .registry import registry
+from .sources import file_hash
+
+logger = logging.getLogger(__name__)
+
+JOB_FUNCTION = "imagegen.previews.render_style_preview"
+REFRESH_FUNCTION = "imagegen.previews.refresh_previews"
+DRAWN_SAMPLE = "drawn sample product"
+
+
+class SampleError(ValueError):
+    """PREVIEW_SAMPLE names no usable image."""
+
+
+def sample_source() -> tuple[models.Model, str] | None:
+    """(instance, field name) of the sample product image, or None for the drawn sample."""
+    configured = conf.PREVIEW_SAMPLE
+    if configured:
+        source_id, _, pk = str(configured).rpartition(":")
+        try:
+            source = registry.get(source_id)
+        except LookupError as exc:
+            raise SampleError(f"IMAGEGEN['PREVIEW_SAMPLE'] = {configured!r}: {exc}") from None
+        instance = source.model._default_manager.filter(pk=pk).first()
+        if instance is None or not getattr(instance, source.field_name):
+            raise SampleError(f"IMAGEGEN['PREVIEW_SAMPLE'] = {configured!r}: no such object with an image.")
+        return instance, source.field_name
+    from .warm import iter_instances
+
+    for source in registry.sources():
+        for instance in iter_instances(source):
+            return instance, source.field_name
+    return None
+
+
+def sample_label() -> str:
+    """The sample in words, for the admin ("Mug 3", or "drawn sample product")."""
+    try:
+        sample = sample_source()
+    except SampleError as exc:
+        return str(exc)
+    return DRAWN_SAMPLE if sample is None else str(sample[0])
+
+
+def _sample_bytes() -> tuple[bytes, str]:
+    """The sample's bytes and its identity (content hash)."""
+    sample = sample_source()
+    if sample is None:
+        from .engine.sample import sample_product_png
+
+        data = sample_product_png(conf.PREVIEW_SIZE)
+    else:
+        instance, field_name = sample
+        with getattr(instance, field_name).open("rb") as stream:
+            data = stream.read()
+    return data, hashlib.sha256(data).hexdigest()
+
+
+def preview_key(style: Style, sample_hash: str, engine_version: str) -> str:
+    payload = {
+        "processor": style.processor,
+        "params": style.parameters or {},
+        "reference": file_hash(style.reference),
+        "sample": sample_hash,
+        "size": conf.PREVIEW_SIZE,
+        "engine": engine_version,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def render_style_preview(style_id: int, force: bool = False) -> dict[str, Any]:
+    """The job: render one style's preview if it is missing or out of date."""
+    from . import engine  # torch: workers only
+    from .style_vectors import needs_vector, vector_for
+
+    style = Style.objects.filter(pk=style_id).first()
+    if style is None:
+        return {"style": style_id, "rendered": False}
+    data, sample_hash = _sample_bytes()
+    key = preview_key(style, sample_hash, engine.ENGINE_VERSION)
+    if not force and key == style.preview_key and style.preview:
+        return {"style": style_id, "rendered": False}
+    reference = None
+    if style.reference:
+        with style.reference.open("rb") as stream:
+            reference = stream.read()
+    try:
+        image = engine.resize_to_fit(engine.decode(data, max_pixels=conf.MAX_SOURCE_PIXELS), conf.PREVIEW_SIZE)
+        params = dict(style.parameters or {})
+        if needs_vector(style):
+            params["style_vector"] = vector_for(style, reference)
+        result = engine.render(image, style.processor, params, reference=reference, max_size=conf.PREVIEW_SIZE)
+        encoded = engine.encode(result, "WEBP", quality=85, background=tuple(conf.BACKGROUND))
+    except engine.EngineError as exc:
+        # Shown on the style's admin page; the key is kept so the same failure is not retried
+        # until something changes.
+        Style.objects.filter(pk=style.pk).update(preview_error=str(exc), preview_key=key, preview_updated_at=timezone.now())
+        return {"style": style_id, "rendered": False, "error": str(exc)}
+    old = style.preview.name if style.preview else ""
+    name = style.preview.storage.save(f"imagegen/previews/{style.slug}-{key[:12]}.webp", ContentFile(encoded))
+    # update(): no post_save, so storing the preview does not queue this job again
+    Style.objects.filter(pk=style.pk).update(preview=name, preview_key=key, preview_error="", preview_updated_at=timezone.now())
+    if old and old != name:
+        style.preview.storage.delete(old)
+    return {"style": style_id, "rendered": True}
+
+
+def refresh_previews() -> dict[str, int]:
+    """The job a starting worker queues: queue a preview job per style (each renders only if
+    its key changed: a new engine version, a new sample)."""
+    ids = list(Style.objects.values_list("pk", flat=True))
+    for pk in ids:
+        enqueue(pk)
+    return {"styles": len(ids)}
+
+
+def enqueue(style_id: int, *, force: bool = False) -> str | None:
+    """Queue the preview job of one style (bulk queue). None when Redis is unreachable: the
+    next worker start or save queues it again."""
+    from .queue import get_queue
+
+    job_id = f"imagegen-style-preview-{style_id}"
+    try:
+        get_queue("bulk").enqueue(
+            JOB_FUNCTION, style_id, force, job_id=job_id, job_timeout=conf.JOB_TIMEOUT, result_ttl=600,
+            description=f"imagegen: preview of style {style_id}",
+        )
+    except RedisError as exc:
+        logger.warning("imagegen: Redis unreachable, preview of style %s rendered later (%s)", style_id, exc)
+        return None
+    return job_id
+
+
+def enqueue_refresh() -> None:
+    from .queue import get_queue
+
+    try:
+        get_queue("bulk").enqueue(REFRESH_FUNCTION, job_id="imagegen-style-previews-refresh", result_ttl=60)
+    except RedisError as exc:
+        logger.warning("imagegen: Redis unreachable, style previews not refreshed (%s)", exc)
+
+
+def _on_style_saved(sender: type[Style], instance: Style, raw: bool = False, **kwargs: Any) -> None:
+    if raw:
+        return
+    transaction.on_commit(partial(enqueue, instance.pk), robust=True)
+
+
+def connect() -> None:
+    post_save.connect(_on_style_saved, sender=Style, dispatch_uid="imagegen:style-preview")
