@@ -90,6 +90,11 @@ class ImagegenWorker(SimpleWorker):
 
     def work(self, *args, **kwargs):
         self._heartbeat.start()
+        # A new engine version (a deploy restarts workers) changes every preview's key: the
+        # refresh job re-renders what is out of date and skips the rest.
+        from .previews import enqueue_refresh
+
+        enqueue_refresh()
         try:
             return super().work(*args, **kwargs)
         finally:
