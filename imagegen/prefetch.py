@@ -8,6 +8,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
 from .models import Variant
+from .specs import aspect_name, normalise_ratio
 
 CACHE = "_imagegen_variants"
 
@@ -42,10 +43,34 @@ def variants_for(instance: models.Model, field_name: str) -> list[Variant]:
     return instance.__dict__[CACHE][field_name]
 
 
-def ready_variant(instance: models.Model, field_name: str, name: str, *, published_only: bool = True) -> Variant | None:
-    """The newest ready variant named ``name`` (spec name or style slug)."""
+def matches(variant: Variant, name: str, aspect: str | None = None) -> bool:
+    """Whether ``variant`` is the one called ``name`` (spec name or style slug) cropped to
+    ``aspect`` ("16:9"; None: at the photo's own shape). ValueError for a malformed ratio."""
+    wanted = normalise_ratio(aspect) if aspect else None
+    if _own_ratio(variant) != wanted:
+        return False
+    if variant.spec_name == name or (wanted and variant.spec_name == aspect_name(name, wanted)):
+        return True
+    return variant.style is not None and variant.style.slug == name
+
+
+def _own_ratio(variant: Variant) -> str | None:
+    own = (variant.parameters or {}).get("aspect")
+    if own in (None, "", "original"):
+        return None
+    try:
+        return normalise_ratio(own)
+    except ValueError:
+        return str(own)
+
+
+def ready_variant(
+    instance: models.Model, field_name: str, name: str, *, published_only: bool = True, aspect: str | None = None
+) -> Variant | None:
+    """The newest ready variant named ``name`` (spec name or style slug), cropped to
+    ``aspect`` when given."""
     for variant in variants_for(instance, field_name):
-        if variant.spec_name != name and (variant.style is None or variant.style.slug != name):
+        if not matches(variant, name, aspect):
             continue
         if variant.status == Variant.Status.READY and (variant.is_published or not published_only):
             return variant

@@ -50,7 +50,7 @@ class Registry:
 
     def register(self, model: str | type[models.Model], field_name: str, *, specs: Iterable[VariantSpec]) -> Source:
         label = model.lower() if isinstance(model, str) else model._meta.label_lower
-        specs = tuple(specs)
+        specs = tuple(expanded for spec in specs for expanded in spec.expanded())  # aspect_ratios: one spec per ratio
         names = [spec.name for spec in specs]
         if len(set(names)) != len(names):
             raise ValueError(f"Duplicate spec names for {label}.{field_name}: {names}")

@@ -5,6 +5,7 @@ calls, and no queries at all when the view called ``imagegen.prefetch_variants``
     {% imagegen_variant image.image "sketch" as v %}{% if v %}{{ v.url }} {{ v.width }}x{{ v.height }}{% endif %}
     <img src="{% imagegen_url image.image "sketch" %}">          {# the original while pending #}
     {% imagegen_picture image.image "sketch" alt=product.name sizes="(min-width: 800px) 50vw, 100vw" %}
+    {% imagegen_picture image.image "sketch" aspect="16:9" %}  {# VariantSpec(..., aspect_ratios=("16:9",)) #}
     {% imagegen_ready image.image as variants %}                 {# every ready variant #}
 """
 from __future__ import annotations
@@ -14,7 +15,8 @@ from django.db.models.fields.files import FieldFile
 from django.utils.html import format_html, format_html_join
 
 from ..models import Variant
-from ..prefetch import ready_variant, variants_for
+from ..prefetch import matches, ready_variant, variants_for
+from ..specs import normalise_ratio
 
 register = template.Library()
 
@@ -33,16 +35,23 @@ def _ready(fieldfile: FieldFile | None) -> list[Variant]:
     ]
 
 
-def _matches(variant: Variant, name: str) -> bool:
-    return variant.spec_name == name or (variant.style is not None and variant.style.slug == name)
+def _ratio(aspect: str | None) -> str | None:
+    """A template's ``aspect="16:9"``; a mistyped one is a template error worth seeing."""
+    if not aspect:
+        return None
+    try:
+        return normalise_ratio(aspect)
+    except ValueError as exc:
+        raise template.TemplateSyntaxError(str(exc)) from None
 
 
 @register.simple_tag
-def imagegen_variant(fieldfile: FieldFile | None, name: str) -> Variant | None:
-    """The ready, published variant ``name`` (spec name or style slug) of an image, or None."""
+def imagegen_variant(fieldfile: FieldFile | None, name: str, aspect: str | None = None) -> Variant | None:
+    """The ready, published variant ``name`` (spec name or style slug) of an image, or None;
+    ``aspect="1:1"``: its smart crop to that ratio (a spec's ``aspect_ratios``)."""
     if not fieldfile or not isinstance(fieldfile, FieldFile):
         return None
-    return ready_variant(fieldfile.instance, fieldfile.field.name, name)
+    return ready_variant(fieldfile.instance, fieldfile.field.name, name, aspect=_ratio(aspect))
 
 
 @register.simple_tag
@@ -55,22 +64,39 @@ def imagegen_ready(fieldfile: FieldFile | None) -> list[Variant]:
 
 
 @register.simple_tag
-def imagegen_url(fieldfile: FieldFile | None, name: str) -> str:
+def imagegen_url(fieldfile: FieldFile | None, name: str, aspect: str | None = None) -> str:
     """The variant's URL, or the original image's while the variant is pending or failed."""
-    variant = imagegen_variant(fieldfile, name)
+    variant = imagegen_variant(fieldfile, name, aspect)
     if variant is not None:
         return variant.url
     return fieldfile.url if fieldfile else ""
 
 
 @register.simple_tag
-def imagegen_picture(fieldfile: FieldFile | None, name: str, alt: str = "", sizes: str = "100vw", css_class: str = "", loading: str = "lazy") -> str:
+def imagegen_picture(
+    fieldfile: FieldFile | None,
+    name: str,
+    alt: str = "",
+    sizes: str = "100vw",
+    css_class: str = "",
+    loading: str = "lazy",
+    aspect: str | None = None,
+) -> str:
     """A <picture> with one <source> per format (AVIF, WebP first) and a srcset of every size,
-    falling back to the original image while no variant is ready."""
+    falling back to the original image while no variant is ready. ``aspect="16:9"``: the
+    smart crop to that ratio; while it is pending the original is shown cropped by CSS to
+    the same ratio, so the layout does not jump."""
     if not fieldfile:
         return ""
-    variants = [v for v in _ready(fieldfile) if _matches(v, name)]
+    ratio = _ratio(aspect)
+    variants = [v for v in _ready(fieldfile) if matches(v, name, ratio)]
     if not variants:
+        if ratio:
+            w, h = ratio.split(":")
+            return format_html(
+                '<img src="{}" alt="{}" class="{}" loading="{}" style="aspect-ratio:{}/{};object-fit:cover" data-imagegen="pending">',
+                fieldfile.url, alt, css_class, loading, w, h,
+            )
         return format_html(
             '<img src="{}" alt="{}" class="{}" loading="{}" data-imagegen="pending">', fieldfile.url, alt, css_class, loading
         )
