@@ -32,7 +32,7 @@ def mark_ready(variant: Variant, name: str = "imagegen/variants/x.webp", width: 
 
 def test_the_shop_registers_its_product_images_by_autodiscovery():
     source = registry.get("shop.productimage.image")
-    assert [s.name for s in source.specs] == ["sketch", "sunset", "vintage"]
+    assert [s.name for s in source.specs] == ["sketch", "sunset", "vintage", "cutout", "marketplace"]
     assert source.model.__name__ == "ProductImage"
 
 

@@ -96,6 +96,7 @@ class Command(BaseCommand):
         # Styles first, so the upload hooks of the product images below can resolve them.
         styles = self.seed_styles()
         call_command("imagegen_builtin_styles", stdout=self.stdout)  # the 26 neural styles (issue 7)
+        call_command("imagegen_product_styles", stdout=self.stdout)  # cut-out, marketplace, backgrounds, crop
 
         deleted = 0
         if options["flush"]:
