@@ -44,27 +44,3 @@ class RestyleForm(forms.Form):
 
 def selected_ids(request) -> list[str]:
     return request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
-
-
-class StyleForm(forms.ModelForm):
-    """Validates the processor and its parameters with the engine's own rules."""
-
-    class Meta:
-        model = Style
-        fields = ["name", "slug", "processor", "parameters", "reference", "is_active"]
-
-    def clean(self):
-        cleaned = super().clean()
-        processor = cleaned.get("processor")
-        if not processor:
-            return cleaned
-        from ..engine import ParameterError, get_processor, validate  # torch: only on this admin form
-
-        try:
-            proc = get_processor(processor)
-            cleaned["parameters"] = validate(processor, cleaned.get("parameters") or {})
-        except ParameterError as exc:
-            raise forms.ValidationError({"parameters" if "arameter" in str(exc) else "processor": str(exc)}) from exc
-        if proc.needs_reference and not (cleaned.get("reference") or (self.instance and self.instance.reference)):
-            raise forms.ValidationError({"reference": f"The {processor!r} processor needs a reference file (a photo, or a .cube LUT for 'lut')."})
-        return cleaned

@@ -7,33 +7,88 @@ from django.db.models import Count, Q
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
+from .. import previews
 from ..models import Style, Variant
+from ..previews import sample_label
 from ..queue import get_queue
-from ..registry import registry
-from ..requests import request_variants
-from ..warm import iter_instances
-from .forms import StyleForm
+from .param_fields import GENERIC
+from .style_form import StyleForm, build_style_form
 
 logger = logging.getLogger(__name__)
 
 
-def sample_source():
-    """The first image of the first registered source: where style previews are rendered."""
-    for source in registry.sources():
-        for instance in iter_instances(source):
-            return instance, source.field_name
-    return None
+PREVIEW_IMG = '<img src="{}" alt="{}" loading="lazy" style="width:{}px;height:{}px;object-fit:cover;border-radius:6px;background:#eee">'
+
+
+def preview_thumbnail(style: Style, size: int = 72) -> str:
+    if style.preview:
+        return format_html(PREVIEW_IMG, style.preview.url, f"{style.name} preview", size, size)
+    if style.preview_error:
+        return format_html('<span title="{}" style="color:#ba2121">preview failed</span>', style.preview_error)
+    return format_html('<span style="color:#888">{}</span>', "rendering…")
 
 
 @admin.register(Style)
 class StyleAdmin(admin.ModelAdmin):
     form = StyleForm
-    list_display = ["name", "slug", "processor", "is_active", "catalogue_progress", "updated_at"]
-    list_filter = ["processor", "is_active"]
+    change_form_template = "admin/imagegen/style/change_form.html"
+    list_display = ["preview_image", "name", "processor", "is_active", "show_on_storefront", "catalogue_progress", "updated_at"]
+    list_display_links = ["preview_image", "name"]
+    list_editable = ["show_on_storefront"]
+    list_filter = ["processor", "is_active", "show_on_storefront"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = ["recent_variants"]
-    actions = ["activate", "deactivate", "render_preview", "apply_to_catalogue"]
+    readonly_fields = ["preview_panel", "recent_variants"]
+    actions = ["activate", "deactivate", "show_on_storefront_action", "hide_from_storefront", "render_preview", "apply_to_catalogue"]
+
+    def get_form(self, request: HttpRequest, obj=None, change: bool = False, **kwargs):
+        kwargs["form"] = build_style_form()
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fieldsets(self, request: HttpRequest, obj=None):
+        form = build_style_form()
+        sets: list = [(None, {"fields": ["name", "slug", "processor", "reference", "kept_reference", "is_active", "show_on_storefront"]})]
+        if obj is not None:
+            sets.insert(0, ("Preview", {"fields": ["preview_panel"]}))
+        for info in form.processor_infos:
+            names = form.param_fields.get(info.name, [])
+            if names:
+                sets.append((f"{info.name.capitalize()} settings", {"fields": names, "classes": ["imagegen-params", f"imagegen-params-{info.name}"]}))
+        sets.append(("Restyle options", {"fields": form.param_fields.get(GENERIC, []), "classes": ["imagegen-params", "imagegen-params-generic"],
+                                         "description": "How the result is blended with the product photo."}))
+        sets.append(("Advanced", {"fields": ["parameters"], "classes": ["collapse"]}))
+        if obj is not None:
+            sets.append(("Recent variants", {"fields": ["recent_variants"]}))
+        return sets
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        form = build_style_form()
+        context["processor_meta"] = {
+            info.name: {"description": info.description, "options": info.restyle_options, "reference": info.needs_reference}
+            for info in form.processor_infos
+        }
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    @admin.display(description="Preview")
+    def preview_image(self, obj: Style) -> str:
+        return preview_thumbnail(obj)
+
+    @admin.display(description="Preview")
+    def preview_panel(self, obj: Style) -> str:
+        """The rendered sample, and the reference next to it for reference-image styles."""
+        parts = []
+        if obj.preview:
+            parts.append(format_html('<figure style="margin:0"><img src="{}" alt="preview of {}" style="max-width:320px;border-radius:8px">'
+                                     "<figcaption>On {}</figcaption></figure>", obj.preview.url, obj.name, sample_label()))
+        elif obj.preview_error:
+            parts.append(format_html('<p style="color:#ba2121">The preview could not be rendered: {}</p>', obj.preview_error))
+        else:
+            parts.append(format_html("<p>Rendering a preview on {}… reload in a few seconds.</p>", sample_label()))
+        name = obj.reference.name.lower() if obj.reference else ""
+        if name.endswith((".png", ".jpg", ".jpeg", ".webp", ".gif", ".avif")):
+            parts.append(format_html('<figure style="margin:0"><img src="{}" alt="reference of {}" style="max-width:320px;border-radius:8px">'
+                                     "<figcaption>Reference</figcaption></figure>", obj.reference.url, obj.name))
+        return format_html('<div style="display:flex;gap:16px;align-items:flex-start">{}</div>', format_html_join("", "{}", ((p,) for p in parts)))
 
     def get_queryset(self, request: HttpRequest):
         current = ~Q(variants__status=Variant.Status.STALE)
@@ -59,24 +114,10 @@ class StyleAdmin(admin.ModelAdmin):
     def recent_variants(self, obj: Style) -> str:
         rows = obj.variants.filter(status=Variant.Status.READY).order_by("-finished_at")[:6] if obj.pk else []
         if not rows:
-            return "No variants yet: use the “Render a preview” action or restyle a product."
+            return "No variants yet: restyle a product (“Restyle with…” on the products list) or apply the style to the catalogue."
         return format_html_join(
             "", '<img src="{}" alt="{}" title="{}" style="max-height:140px;margin-right:8px;border-radius:6px">', ((v.url, v.spec_name, v.spec_name) for v in rows)
         )
-
-    def save_model(self, request: HttpRequest, obj: Style, form, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        if obj.is_active and request.user.has_perm("imagegen.request_variant"):
-            self._preview(request, [obj])
-
-    def _preview(self, request: HttpRequest, styles: list[Style]) -> None:
-        sample = sample_source()
-        if sample is None:
-            self.message_user(request, "No product image exists yet to render a preview on.", messages.WARNING)
-            return
-        instance, field_name = sample
-        rows = request_variants(instance, field_name, styles, queue="high")
-        self.message_user(request, f"Rendering {len(rows)} preview(s) on “{instance}”; they appear below within seconds.", messages.INFO)
 
     @admin.action(description="Activate selected styles", permissions=["change"])
     def activate(self, request: HttpRequest, queryset) -> None:
@@ -86,9 +127,19 @@ class StyleAdmin(admin.ModelAdmin):
     def deactivate(self, request: HttpRequest, queryset) -> None:
         self.message_user(request, f"Deactivated {queryset.update(is_active=False)} style(s).", messages.SUCCESS)
 
-    @admin.action(description="Render a preview on a sample product", permissions=["imagegen"])
+    @admin.action(description="Show selected styles on the storefront", permissions=["change"])
+    def show_on_storefront_action(self, request: HttpRequest, queryset) -> None:
+        self.message_user(request, f"{queryset.update(show_on_storefront=True)} style(s) now show on the storefront.", messages.SUCCESS)
+
+    @admin.action(description="Hide selected styles from the storefront", permissions=["change"])
+    def hide_from_storefront(self, request: HttpRequest, queryset) -> None:
+        self.message_user(request, f"{queryset.update(show_on_storefront=False)} style(s) hidden from the storefront.", messages.SUCCESS)
+
+    @admin.action(description="Render the preview again", permissions=["imagegen"])
     def render_preview(self, request: HttpRequest, queryset) -> None:
-        self._preview(request, list(queryset.filter(is_active=True)))
+        # A worker job per style: never rendered in this request.
+        queued = sum(1 for pk in queryset.values_list("pk", flat=True) if previews.enqueue(pk, force=True))
+        self.message_user(request, f"Rendering {queued} preview(s) on {sample_label()}; they appear in this list within seconds.", messages.INFO)
 
     @admin.action(description="Apply to the whole catalogue (bulk queue)", permissions=["imagegen"])
     def apply_to_catalogue(self, request: HttpRequest, queryset) -> None:

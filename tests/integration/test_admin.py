@@ -21,6 +21,7 @@ pytestmark = pytest.mark.django_db(transaction=True)  # on_commit enqueues must 
 def catalogue(redis_conn):
     styles = make_styles()
     images = [upload(make_product(f"Tee{i}")) for i in range(3)]
+    get_queue("bulk").empty()  # the styles' preview jobs (tests/integration/test_previews.py)
     return styles, images
 
 
