@@ -6,7 +6,7 @@ Generic options (popped before the processor's own validation):
   lightness L from the result;
 - preserve_product ("off", "product", "background") and preserve_amount (0..1): keep the
   product (or the backdrop) closer to the source, by the alpha or a computed mask (restyle.py);
-- aspect (None, "1:1", "4:5", "3:4", "16:9"; default None = unchanged): the result is cropped
+- aspect (None or "W:H" such as "1:1", "4:5", "16:9"; default None = unchanged): the result is cropped
   to that aspect around the source's product (framing.smart_crop), after any processor,
   size-changing ones included (resizing.py).
 A processor that declares a parameter of the same name itself (the "background" and "crop"
@@ -30,9 +30,9 @@ from .errors import ParameterError, ProcessorError
 from .execute import call_processor, on_device
 from .io import Image, resize_to_fit
 from .processors import get_processor
-from .framing import ASPECTS, smart_crop
+from .framing import smart_crop
 from .masks import product_mask
-from .processors.base import Choice, Flag, Number, Param, Processor, clean_params
+from .processors.base import Aspect, Choice, Flag, Number, Param, Processor, clean_params
 from .restyle import PRESERVE_CHOICES, blend_with_source, figures
 
 __all__ = ["render", "validate", "accepted_names", "GENERIC_PARAMS"]
@@ -44,9 +44,7 @@ GENERIC_PARAMS: dict[str, Param] = {
         default="off", choices=PRESERVE_CHOICES, help="Keep the product (or the background) closer to the source."
     ),
     "preserve_amount": Number(default=0.75, minimum=0.0, maximum=1.0, help="How much of the source the preserved part keeps."),
-    "aspect": Choice(
-        default=None, choices=tuple(ASPECTS), allow_none=True, help="Crop the result to this aspect around the product."
-    ),
+    "aspect": Aspect(default=None, allow_none=True, help="Crop the result to this aspect ratio (e.g. '16:9') around the product."),
 }
 
 

@@ -1,10 +1,10 @@
 """Registry of processors by name. The built-ins ("look", "lut", "sketch", "watercolor",
-"style") register on import."""
+"style", "enhance", "cutout", "background", "crop") register on import."""
 
 from __future__ import annotations
 
 from ..errors import ParameterError
-from .base import Choice, Flag, Number, Param, Processor
+from .base import Aspect, Choice, Color, Flag, Number, Param, Processor
 
 __all__ = [
     "Processor",
@@ -12,6 +12,8 @@ __all__ = [
     "Choice",
     "Number",
     "Flag",
+    "Color",
+    "Aspect",
     "register",
     "unregister",
     "get_processor",
@@ -61,6 +63,12 @@ def _register_builtins() -> None:
     from .enhance import EnhanceProcessor  # 4x super-resolution; weights from `imagegen_train enhance`
 
     register(EnhanceProcessor())
+    from .background import BackgroundProcessor  # product imagery: cut-outs, new backgrounds, crops
+    from .crop import CropProcessor
+    from .cutout import CutoutProcessor
+
+    for cls in (CutoutProcessor, BackgroundProcessor, CropProcessor):
+        register(cls())
 
 
 _register_builtins()

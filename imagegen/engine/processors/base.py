@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -17,7 +18,7 @@ from typing import Any, ClassVar
 from ..errors import ParameterError
 from ..io import Image
 
-__all__ = ["Processor", "BatchProcessor", "Param", "Choice", "Number", "Flag"]
+__all__ = ["Processor", "BatchProcessor", "Param", "Choice", "Number", "Flag", "Color", "Aspect"]
 
 _MISSING = object()
 
@@ -102,6 +103,61 @@ class Flag(Param):
 
     def describe(self) -> str:
         return "true or false"
+
+
+_HEX = set("0123456789abcdef")
+
+
+@dataclass(frozen=True)
+class Color(Param):
+    """A colour as '#rrggbb' or '#rgb' (any case); cleaned to lowercase '#rrggbb'."""
+
+    def clean(self, key: str, value: Any) -> str:
+        text = value.strip().lower() if isinstance(value, str) else ""
+        digits = text[1:] if text.startswith("#") else ""
+        if len(digits) in (3, 6) and set(digits) <= _HEX:
+            return "#" + (digits if len(digits) == 6 else "".join(c * 2 for c in digits))
+        raise ParameterError(f"Parameter '{key}' must be {self.describe()}, got {value!r}.")
+
+    def describe(self) -> str:
+        return "a colour like '#ffffff' or '#fff'"
+
+
+_RATIO = re.compile(r"^\s*(\d{1,3})\s*[:/x]\s*(\d{1,3})\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Aspect(Param):
+    """An aspect ratio written width:height ('16:9'; also '16/9', '16x9'), cleaned to 'W:H';
+    between 1:10 and 10:1. ``original`` also accepts 'original' (the photo's own);
+    ``allow_none`` accepts None or '' (no aspect)."""
+
+    original: bool = False
+    allow_none: bool = False
+
+    def clean(self, key: str, value: Any) -> str | None:
+        if self.allow_none and (value is None or (isinstance(value, str) and not value.strip())):
+            return None
+        if isinstance(value, str):
+            if self.original and value.strip().lower() == "original":
+                return "original"
+            match = _RATIO.match(value)
+            if match:
+                w, h = int(match.group(1)), int(match.group(2))
+                if w >= 1 and h >= 1 and 0.1 <= w / h <= 10:
+                    return f"{w}:{h}"
+        raise ParameterError(f"Parameter '{key}' must be {self.describe()}, got {value!r}.")
+
+    def describe(self) -> str:
+        text = "an aspect ratio width:height between 1:10 and 10:1, e.g. '1:1', '4:5', '3:4' or '16:9'"
+        if self.original:
+            text += ", or 'original'"
+        return text + (" (or null for none)" if self.allow_none else "")
+
+
+def color_rgb(value: str) -> tuple[float, float, float]:
+    """'#rrggbb' (as cleaned by Color) -> (r, g, b) in 0..1."""
+    return tuple(int(value[i : i + 2], 16) / 255.0 for i in (1, 3, 5))  # type: ignore[return-value]
 
 
 def clean_params(owner: str, specs: dict[str, Param], params: dict[str, Any] | None) -> dict[str, Any]:

@@ -1,0 +1,105 @@
+""""background": the product on a new background, framed the same way for every product.
+
+The product (its mask: the upload's alpha, the worker's ``Image.mask`` or the segmentation
+network's) is cut out and placed, at its own resolution (scale 1: product pixels are copied
+bit for bit, never resampled), in a new frame:
+- ``aspect``: '1:1', '4:5', '3:4', '16:9' or 'original' (the photo's own);
+- ``fill``: the product's bounding box takes this share of the frame along the side that
+  limits it; for a square frame, the product's long side is ``fill`` of the frame's side.
+  Measured on the bounding box, so every product of a catalogue is framed alike;
+- ``align``: 'center', or 'bottom' (standing on a floor margin as wide as the side margins);
+- the frame's size follows from the product's size: ``min_size`` only reports (info['note'])
+  when the frame's long side falls short of it, since reaching it would mean upscaling the
+  product. The spec's max size then scales the result down;
+- the background: ``color``, a ``gradient`` from ``color`` to ``color2``, or, when the style
+  has a reference file, that photo cover-cropped to the frame (``blur``: sigma in px of a
+  1000 px frame);
+- ``shadow``: 'contact' (soft, under the base), 'drop' (silhouette, offset) or 'none'.
+The result is opaque RGB; its ``mask`` is the product's place in the new frame.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from .. import backdrop
+from ..framing import frame_size, parse_aspect, require_product
+from ..io import Image
+from .base import Aspect, Choice, Color, Number, Processor, color_rgb
+from .cutout import find_product
+
+__all__ = ["BackgroundProcessor", "MAX_FRAME"]
+
+MAX_FRAME = 8192  # px, frame's long side; beyond it the product is scaled down (memory)
+
+
+class BackgroundProcessor(Processor):
+    name = "background"
+    needs_reference = False  # a reference file, when there is one, is the background photo
+    changes_size = True
+    description = "The product on a new background (colour, gradient or photo), with a shadow, framed consistently."
+    param_specs = {
+        "color": Color(default="#ffffff", help="Background colour (the gradient's start)."),
+        "gradient": Choice(default="none", choices=("none", "vertical", "radial"), help="Gradient from color to color2."),
+        "color2": Color(default="#e9ecef", help="The gradient's end colour."),
+        "blur": Number(default=0.0, minimum=0.0, maximum=50.0, help="Blur of the background photo (px of a 1000 px frame)."),
+        "shadow": Choice(default="contact", choices=("none", "contact", "drop"), help="Shadow synthesised under the product."),
+        "fill": Number(default=0.8, minimum=0.1, maximum=1.0, help="The product's share of the frame (long side for a square frame)."),
+        "aspect": Aspect(default="original", original=True, help="Frame aspect ratio ('1:1', '4:5', '3:4', '16:9', any W:H, or 'original')."),
+        "align": Choice(default="center", choices=("center", "bottom"), help="Product centred, or standing on a floor margin."),
+        "min_size": Number(default=0, minimum=0, maximum=4096, integer=True, help="Frame's long side wanted (px); reported when the photo is too small."),
+    }
+
+    def process(self, image: Image, params: dict[str, Any], reference: bytes | None) -> Image:
+        mask, kind = find_product(image)
+        l, t, r, b = require_product(mask)
+        rgb, alpha = image.rgb.float()[:, t:b, l:r], mask[:, t:b, l:r]
+        bw, bh = r - l, b - t
+        fill = float(params["fill"])
+        ratio = parse_aspect(params["aspect"], image.width, image.height)
+        fw, fh = frame_size(bw, bh, ratio, fill)
+        if max(fw, fh) > MAX_FRAME:  # a tiny fill of a huge product: scale down, not run out of memory
+            s = MAX_FRAME / max(fw, fh)
+            bw, bh = max(1, round(bw * s)), max(1, round(bh * s))
+            rgb = F.interpolate(rgb[None], size=(bh, bw), mode="bilinear", antialias=True, align_corners=False)[0]
+            alpha = F.interpolate(alpha[None], size=(bh, bw), mode="bilinear", antialias=True, align_corners=False)[0]
+            fw, fh = frame_size(bw, bh, ratio, fill)
+        x0 = (fw - bw) // 2
+        if params["align"] == "bottom":
+            floor = round((1 - fill) / 2 * min(fw, fh))
+            y0 = max(0, fh - floor - bh)
+        else:
+            y0 = (fh - bh) // 2
+        box = (x0, y0, x0 + bw, y0 + bh)
+        placed = torch.zeros(1, fh, fw, device=rgb.device)
+        placed[:, y0 : y0 + bh, x0 : x0 + bw] = alpha
+
+        device = rgb.device
+        color = color_rgb(params["color"])
+        if reference:
+            back = backdrop.photo(reference, fw, fh, float(params["blur"]), color, device)
+        elif params["gradient"] != "none":
+            back = backdrop.gradient(params["gradient"], color, color_rgb(params["color2"]), fw, fh, device)
+        else:
+            back = backdrop.solid(color, fw, fh, device)
+        if params["shadow"] == "contact":
+            back = back * (1 - backdrop.contact_shadow(placed, box))
+        elif params["shadow"] == "drop":
+            back = back * (1 - backdrop.drop_shadow(placed, box))
+
+        # composite with the soft mask; where alpha is 1 this is the product's pixel exactly
+        window = back[:, y0 : y0 + bh, x0 : x0 + bw]
+        back[:, y0 : y0 + bh, x0 : x0 + bw] = torch.where(alpha >= 1, rgb, rgb * alpha + window * (1 - alpha))
+        info = {**image.info, "mask_kind": kind, "frame": [fw, fh], "product_box": list(box)}
+        info["fill"] = round(max(bw / fw, bh / fh), 4)
+        wanted = int(params["min_size"])
+        if wanted and max(fw, fh) < wanted:
+            note = (
+                f"the photo is too small for a {wanted} px frame: the product is {bw}x{bh} px, so the frame is "
+                f"{fw}x{fh} px (the product is never enlarged); upload a larger photo"
+            )
+            info["note"] = f"{info['note']}; {note}" if info.get("note") else note
+        return Image(rgb=back.clamp(0, 1), alpha=None, info=info, mask=placed)
