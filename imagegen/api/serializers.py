@@ -47,15 +47,22 @@ def source_ref(variant: Variant) -> str:
 
 
 class StyleSerializer(serializers.ModelSerializer):
-    preview_url = serializers.SerializerMethodField(help_text="The style's reference image, if it has one that is an image.")
+    preview_url = serializers.SerializerMethodField(
+        help_text="The style on a sample product (rendered by a worker job); null until rendered."
+    )
+    reference_url = serializers.SerializerMethodField(help_text="The style's reference image, if it has one that is an image.")
 
     class Meta:
         model = Style
-        fields = ["slug", "name", "processor", "parameters", "preview_url", "updated_at"]
+        fields = ["slug", "name", "processor", "parameters", "show_on_storefront", "preview_url", "reference_url", "updated_at"]
         read_only_fields = fields
 
     @extend_schema_field(NULLABLE_URI)
     def get_preview_url(self, style: Style) -> str | None:
+        return absolute_url(self.context, style.preview.url) if style.preview else None
+
+    @extend_schema_field(NULLABLE_URI)
+    def get_reference_url(self, style: Style) -> str | None:
         if not style.reference or not style.reference.name.lower().endswith(IMAGE_EXTENSIONS):
             return None
         return absolute_url(self.context, style.reference.url)

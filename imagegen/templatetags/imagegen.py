@@ -56,9 +56,13 @@ def imagegen_variant(fieldfile: FieldFile | None, name: str, aspect: str | None 
 
 @register.simple_tag
 def imagegen_ready(fieldfile: FieldFile | None) -> list[Variant]:
-    """Every ready, published variant of an image, one per name (newest first)."""
+    """Every ready, published variant of an image, one per name (newest first), for a style
+    switcher: only styles an admin chose to show (Style.show_on_storefront) and processor
+    specs the host registered."""
     seen: dict[str, Variant] = {}
     for variant in _ready(fieldfile):
+        if variant.style is not None and not variant.style.show_on_storefront:
+            continue
         seen.setdefault(variant.spec_name, variant)
     return list(seen.values())
 

@@ -22,15 +22,18 @@ def job(client, **body):
 
 # --- styles -------------------------------------------------------------------------------
 
-def test_styles_lists_active_styles_with_a_preview_of_image_references(anon, catalogue):
+def test_styles_lists_active_styles_with_previews_and_image_references(anon, catalogue):
     Style.objects.create(slug="retired", name="Retired", processor="sketch", is_active=False)
+    Style.objects.filter(slug="vintage").update(preview="imagegen/previews/vintage-0123.webp")
     response = anon.get(f"{API}/styles/")
     assert response.status_code == 200
     by_slug = {s["slug"]: s for s in response.json()}
     assert set(by_slug) == {"sunset-look", "vintage"}
     assert by_slug["sunset-look"]["processor"] == "look"
-    assert by_slug["sunset-look"]["preview_url"].startswith("http://testserver/media/imagegen/styles/")
-    assert by_slug["vintage"]["preview_url"] is None  # a .cube LUT is no image
+    assert by_slug["vintage"]["preview_url"] == "http://testserver/media/imagegen/previews/vintage-0123.webp"
+    assert by_slug["sunset-look"]["preview_url"] is None  # not rendered yet (no worker in this test)
+    assert by_slug["sunset-look"]["reference_url"].startswith("http://testserver/media/imagegen/styles/")
+    assert by_slug["vintage"]["reference_url"] is None  # a .cube LUT is no image
 
 
 def test_style_detail_and_unknown_style(anon, catalogue):

@@ -122,7 +122,7 @@ class Command(BaseCommand):
         for slug, name, processor, parameters, reference in STYLES:
             style, created = Style.objects.update_or_create(
                 slug=slug,
-                defaults={"name": name, "processor": processor, "parameters": parameters, "is_active": True},
+                defaults={"name": name, "processor": processor, "parameters": parameters, "is_active": True, "show_on_storefront": True},
             )
             if reference is not None:
                 filename, data = reference()
