@@ -13,6 +13,7 @@ from django.utils.safestring import mark_safe
 
 from ..models import Variant
 from ..prefetch import prefetch_variants, variants_for
+from ..product_styles import CUTOUT, MARKETPLACE, MARKETPLACE_SIZE, ensure_product_styles
 from ..registry import registry
 from ..requests import regenerate, request_variants
 from .display import thumbnail, variants_panel
@@ -27,7 +28,13 @@ class ImagegenSourceAdmin:
     """Mix into a ModelAdmin (before admin.ModelAdmin). Override ``imagegen_sources`` when the
     images live on related objects (e.g. a Product whose ProductImages are the sources)."""
 
-    imagegen_actions = ("imagegen_restyle", "imagegen_regenerate", "imagegen_delete_variants")
+    imagegen_actions = (
+        "imagegen_restyle",
+        "imagegen_remove_background",
+        "imagegen_marketplace",
+        "imagegen_regenerate",
+        "imagegen_delete_variants",
+    )
 
     def imagegen_sources(self, objects: Iterable[models.Model]) -> Iterable[tuple[models.Model, str]]:
         fields = [source.field_name for source in registry.for_model(self.model)]
@@ -84,7 +91,11 @@ class ImagegenSourceAdmin:
 
     @admin.action(description="Restyle with…", permissions=["imagegen"])
     def imagegen_restyle(self, request: HttpRequest, queryset):
-        form = RestyleForm(request.POST if "apply" in request.POST else None, initial={"_selected_action": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)})
+        form = RestyleForm(
+            request.POST if "apply" in request.POST else None,
+            # product-faithful unless the admin chooses otherwise: a product photo shows what is for sale
+            initial={"_selected_action": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME), "preserve_product": "product"},
+        )
         if "apply" in request.POST and form.is_valid():
             created = existing = images = 0
             for instance, field_name in self.imagegen_sources(queryset):
@@ -112,6 +123,40 @@ class ImagegenSourceAdmin:
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/imagegen/restyle.html", context)
+
+    @admin.action(description="Remove background (cut-out)", permissions=["imagegen"])
+    def imagegen_remove_background(self, request: HttpRequest, queryset) -> None:
+        # WebP keeps the transparency at a fraction of PNG's size
+        self._queue_product_style(request, queryset, CUTOUT, format="webp", size=None, label="cut-out")
+
+    @admin.action(description="Marketplace image (white, square)", permissions=["imagegen"])
+    def imagegen_marketplace(self, request: HttpRequest, queryset) -> None:
+        # JPEG: what marketplaces accept for a main image everywhere
+        self._queue_product_style(request, queryset, MARKETPLACE, format="jpeg", size=MARKETPLACE_SIZE, label="marketplace image", quality=90)
+
+    def _queue_product_style(self, request: HttpRequest, queryset, slug: str, *, format: str, size: int | None, label: str, quality: int = 85) -> None:
+        """One variant of a built-in product style per selected image, on the high queue."""
+        (style,), _ = ensure_product_styles([slug])  # made on first use if imagegen_product_styles never ran
+        if not style.is_active:
+            self.message_user(request, f"The style {style.name!r} is switched off; activate it under Styles first.", messages.ERROR)
+            return
+        created = existing = images = 0
+        for instance, field_name in self.imagegen_sources(queryset):
+            images += 1
+            before = set(Variant.objects.for_object(instance, field_name).values_list("pk", flat=True))
+            rows = request_variants(instance, field_name, [style], format=format, size=size, quality=quality, queue="high")
+            new = sum(1 for row in rows if row.pk not in before)
+            created, existing = created + new, existing + len(rows) - new
+        if not images:
+            self.message_user(request, "None of the selected items has an image.", messages.WARNING)
+            return
+        self.message_user(
+            request,
+            f"Queued {created} {label}(s) for {images} image(s)"
+            + (f"; {existing} already existed." if existing else ".")
+            + " They appear in each item's image variants when ready.",
+            messages.SUCCESS,
+        )
 
     @admin.action(description="Regenerate variants", permissions=["imagegen"])
     def imagegen_regenerate(self, request: HttpRequest, queryset) -> None:
