@@ -75,7 +75,7 @@ def test_max_size_resizes_first():
 
 
 def test_validate_normalises():
-    generic = {"preserve_product": "off", "preserve_amount": 0.75}  # issue 7: product-aware options
+    generic = {"preserve_product": "off", "preserve_amount": 0.75, "aspect": None}  # issue 7: product-aware options; 13: aspect
     assert validate("sketch", {}) == {"sigma": None, "darkness": 1.5, "shading": 0.15,
                                       "strength": 1.0, "preserve_colors": False, **generic}
     v = validate("look", {"method": " MKL ", "strength": "0.25", "preserve_colors": "true"})
@@ -91,7 +91,7 @@ def test_validate_normalises():
         ("sketch", {"strength": float("nan")}, "strength"),
         ("sketch", {"strength": True}, "strength"),
         ("sketch", {"preserve_colors": "maybe"}, "'preserve_colors' must be true or false"),
-        ("sketch", {"colour": 1}, "Unknown parameter 'colour' for 'sketch'; allowed: darkness, preserve_amount, preserve_colors, preserve_product, shading, sigma, strength"),
+        ("sketch", {"colour": 1}, "Unknown parameter 'colour' for 'sketch'; allowed: aspect, darkness, preserve_amount, preserve_colors, preserve_product, shading, sigma, strength"),
         ("sketch", [1, 2], "mapping"),
         ("look", {"method": 3}, "'method' must be one of"),
     ],
