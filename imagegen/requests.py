@@ -38,11 +38,27 @@ def request_variants(
     if not fieldfile:
         return []
     params = {key: value for key, value in options.items() if value is not None}
-    specs = [resolve_style(style, params=params, format=format, size=size, quality=quality) for style in styles]
+    specs = [
+        resolve_style(style, params=params if not params or takes_options(style.processor) else {}, format=format, size=size, quality=quality)
+        for style in styles
+    ]
     return sync_variants(
         instance, field_name, hash_file(fieldfile), specs, queue=queue, mark_others_stale=False, force=force,
         origin=Variant.Origin.REQUEST,
     )
+
+
+def takes_options(processor: str) -> bool:
+    """Whether the restyle options mean anything for ``processor``: not for those that change
+    the image size (enhance, cut-out, crop), which would reject them. Unknown processors keep
+    them, so the worker reports the problem on the variant."""
+    from .engine import EngineError, get_processor  # torch, loaded only when options are given
+
+    try:
+        proc = get_processor(processor)
+    except EngineError:
+        return True
+    return not getattr(proc, "changes_size", False) and getattr(proc, "restyle_options", True) is not False
 
 
 def regenerate(instance: models.Model, field_name: str, *, queue: str = "high") -> list[Variant]:

@@ -6,6 +6,7 @@ from django.contrib.admin import helpers
 from ..conf import conf
 from ..models import Style
 from ..specs import FORMATS
+from .param_fields import FAITHFUL_PROCESSORS
 
 PRIORITIES = [("high", "High (now)"), ("default", "Normal"), ("bulk", "Bulk (background)")]
 PRESERVE_PRODUCT = [("off", "Restyle everything"), ("product", "Keep the product, restyle the background"), ("background", "Keep the background, restyle the product")]
@@ -31,11 +32,26 @@ class RestyleForm(forms.Form):
         return value
 
     def options(self) -> dict:
+        """Only the options the admin changed: defaults are neither stored nor shown on cards."""
         data = self.cleaned_data
-        options = {"strength": data["strength"], "preserve_colors": data["preserve_colors"]}
+        options: dict = {}
+        if data["strength"] is not None and data["strength"] != 1.0:
+            options["strength"] = data["strength"]
+        if data["preserve_colors"]:
+            options["preserve_colors"] = True
         if data.get("preserve_product") not in (None, "", "off"):
             options["preserve_product"] = data["preserve_product"]
         return options
+
+    def style_groups(self) -> list[tuple[str, list[tuple[Style, bool]]]]:
+        """The picker's cards: product-faithful looks and backgrounds first, artistic styles
+        after, each as (style, checked)."""
+        chosen = {str(v) for v in (self.data.getlist("styles") if self.is_bound else [])}
+        faithful, artistic = [], []
+        for style in self.fields["styles"].queryset:
+            (faithful if style.processor in FAITHFUL_PROCESSORS else artistic).append((style, str(style.pk) in chosen))
+        groups = [("Product-faithful looks and backgrounds", faithful), ("Artistic styles", artistic)]
+        return [(title, items) for title, items in groups if items]
 
     @property
     def queue(self) -> str:
