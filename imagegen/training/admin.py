@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join, mark_safe
 
 from ..admin.sources import VariantInline
+from .evaluation import KID_KEYS, kid_note
 from .models import TrainingRun
 from .plots import loss_curve_svg
 
@@ -91,19 +92,28 @@ class TrainingRunAdmin(admin.ModelAdmin):
         if not m:
             return f"Not evaluated yet: python manage.py imagegen_evaluate {obj.kind} --run {obj.pk}"
         if obj.kind == TrainingRun.Kind.ENHANCE:
+            # format_html escapes its arguments into SafeStrings first, so "{:.2f}" in the template
+            # would fail on them (and Django's readonly field hides the ValueError): format here
             rows = format_html_join(
-                "", "<tr><td>{}</td><td>{:.2f}</td><td>{:.4f}</td><td>{:.2f}</td><td>{:.4f}</td></tr>",
-                ((name, m[name]["psnr_y"], m[name]["ssim_y"], m[name]["psnr_rgb"], m[name]["ssim_rgb"]) for name in ("gan", "bicubic", "lanczos")),
+                "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (name, f"{m[name]['psnr_y']:.2f}", f"{m[name]['ssim_y']:.4f}", f"{m[name]['psnr_rgb']:.2f}", f"{m[name]['ssim_rgb']:.4f}")
+                    for name in ("gan", "bicubic", "lanczos") if name in m
+                ),
             )
             return format_html(
                 "<table><tr><th>method</th><th>PSNR-Y dB</th><th>SSIM-Y</th><th>PSNR-RGB dB</th><th>SSIM-RGB</th></tr>{}</table>"
                 "<small>{} held-out images, data range 1.0, {} px border shaved, step {}</small>",
                 rows, m.get("held_out_images"), m.get("border"), m.get("step"),
             )
-        rows = format_html_join("", "<tr><td>{}</td><td>{}</td></tr>", ((label, f"{m[key]:.4g}") for key, label in GAN_FIGURES if key in m))
+        def value(key: str) -> str:
+            return f"{m[key]:.4g}" + ("*" if key in KID_KEYS and m[key] < 0 else "")
+
+        rows = format_html_join("", "<tr><td>{}</td><td>{}</td></tr>", ((label, value(key)) for key, label in GAN_FIGURES if key in m))
         return format_html(
-            "<table>{}</table><small>Embedding {} (random-weight CNN; not FID). {} generated vs {} held-out images, step {}.</small>",
-            rows, m.get("embedding"), m.get("generated"), m.get("held_out_images"), m.get("step"),
+            "<table>{}</table><small>Embedding {} (random-weight CNN; not FID). {} generated vs {} held-out images, step {}.</small>"
+            "<p><small>{}</small></p>",
+            rows, m.get("embedding"), m.get("generated"), m.get("held_out_images"), m.get("step"), kid_note(m),
         )
 
     @admin.display(description="Dataset")

@@ -9,7 +9,22 @@ from ..conf import conf
 from .models import TrainingRun
 from .runner import load_data, load_trainer
 
-__all__ = ["evaluate_run", "latest_evaluable", "format_table"]
+__all__ = ["evaluate_run", "latest_evaluable", "format_table", "KID_KEYS", "kid_note"]
+
+KID_KEYS = ("kid", "kid_real_floor", "kid_train")
+
+
+def kid_note(figures: dict[str, Any]) -> str:
+    """A sentence for a negative KID, or "" when every KID shown is >= 0."""
+    negative = [key for key in KID_KEYS if isinstance(figures.get(key), (int, float)) and figures[key] < 0]
+    if not negative:
+        return ""
+    # the estimator drops the kernel's diagonal terms to be unbiased; that makes it scatter around
+    # the true distance, and below 0 when two sets are as alike as their sample sizes can show
+    return (
+        "* KID is an unbiased estimate: for two sets as alike as their sample sizes can show, it scatters "
+        "around 0 and can be slightly negative; read it as 0 (no measurable difference)."
+    )
 
 
 def latest_evaluable(kind: str) -> TrainingRun:
@@ -51,10 +66,13 @@ def format_table(kind: str, figures: dict[str, Any]) -> str:
             m = figures[method]
             lines.append(f"{method:<10}{m['psnr_y']:>11.2f}{m['ssim_y']:>9.4f}{m['psnr_rgb']:>13.2f}{m['ssim_rgb']:>10.4f}")
         return "\n".join(lines)
+    def kid(key: str) -> str:
+        return f"{figures[key]:.4f}" + ("*" if figures[key] < 0 else "")
+
     rows = [
-        ("KID (held-out vs generated)", f"{figures['kid']:.4f}"),
-        ("KID floor (held-out vs train)", f"{figures['kid_real_floor']:.4f}"),
-        ("KID (train vs generated)", f"{figures['kid_train']:.4f}"),
+        ("KID (held-out vs generated)", kid("kid")),
+        ("KID floor (held-out vs train)", kid("kid_real_floor")),
+        ("KID (train vs generated)", kid("kid_train")),
         ("Frechet distance", f"{figures['frechet']:.2f}"),
         ("Sliced Wasserstein", f"{figures['swd']:.4f}"),
         (f"Precision (k={figures['pr_k']})", f"{figures['precision']:.3f}"),
@@ -72,4 +90,5 @@ def format_table(kind: str, figures: dict[str, Any]) -> str:
         f"memorisation in {figures['memorisation_space']}",
     ]
     lines += [f"{name:<{width}}  {value:>10}" for name, value in rows]
-    return "\n".join(lines)
+    note = kid_note(figures)
+    return "\n".join(lines + [note] if note else lines)

@@ -121,7 +121,7 @@ def test_resume_gives_the_same_losses_as_an_uninterrupted_run():
 
 
 @pytest.mark.django_db
-def test_enhance_command_publishes_a_style_the_pipeline_uses():
+def test_enhance_command_publishes_a_style_the_pipeline_uses(admin_client):
     from imagegen.jobs import process_source
     from imagegen.requests import request_variants
 
@@ -135,6 +135,13 @@ def test_enhance_command_publishes_a_style_the_pipeline_uses():
     table = out.getvalue()
     assert "bicubic" in table and "lanczos" in table and "data range 1.0" in table
     assert set(run.metrics) >= {"gan", "bicubic", "lanczos"} and run.metrics["gan"]["psnr_y"] > 10
+
+    # issue 14: the change page shows the evaluation figures (the table raised a ValueError before)
+    page = admin_client.get(f"/admin/imagegen/trainingrun/{run.pk}/change/").content.decode()
+    assert "PSNR-Y dB" in page and "Not evaluated yet" not in page
+    for method in ("gan", "bicubic", "lanczos"):
+        m = run.metrics[method]
+        assert f"<td>{method}</td><td>{m['psnr_y']:.2f}</td><td>{m['ssim_y']:.4f}</td><td>{m['psnr_rgb']:.2f}</td>" in page
 
     style = Style.objects.get(slug="enhance-4x")
     assert style.processor == "enhance" and style.reference
@@ -175,3 +182,26 @@ def test_queued_training_runs_on_a_training_worker(start_worker):
     run.refresh_from_db()
     assert run.status == TrainingRun.Status.DONE, (run.error, worker.output())
     assert run.step == 3 and run.weights and run.job_id == f"imagegen-train-{run.pk}"
+
+
+GAN_FIGURES = {
+    "held_out_images": 4, "train_images": 12, "generated": 16, "embedding": "randconv64-v1", "memorisation_space": "thumb32",
+    "kid": 0.0412, "kid_real_floor": -0.0526, "kid_train": 0.0391, "frechet": 12.5, "swd": 0.08, "pr_k": 3,
+    "precision": 0.5, "recall": 0.25, "d_accuracy_held_out": 0.6, "d_accuracy_train": 0.7,
+    "nearest_train_min": 0.05, "nearest_train_median": 0.1, "memorisation_threshold": 0.02, "memorised_share": 0.0, "step": 4,
+}
+
+
+@pytest.mark.django_db
+def test_a_negative_kid_is_explained_where_it_is_shown(admin_client):
+    """Issue 14: the unbiased KID estimate of two near-identical sets scatters around 0 and can be
+    negative; the table and the admin say so instead of printing "-0.0526" bare."""
+    from imagegen.training.evaluation import format_table
+
+    table = format_table("gan", GAN_FIGURES)
+    assert "-0.0526" in table and "unbiased" in table and "negative" in table and "read it as 0" in table
+    assert "unbiased" not in format_table("gan", {**GAN_FIGURES, "kid_real_floor": 0.001})  # no note when not needed
+
+    run = TrainingRun.objects.create(kind=TrainingRun.Kind.GAN, metrics=GAN_FIGURES, status=TrainingRun.Status.DONE)
+    page = admin_client.get(f"/admin/imagegen/trainingrun/{run.pk}/change/").content.decode()
+    assert "-0.0526" in page and "unbiased" in page and "read it as 0" in page
