@@ -97,6 +97,17 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+
+def make_folders(*paths: str | Path) -> None:
+    """Create the local folders these settings point to, so `manage.py migrate` works on a
+    fresh clone (SQLite cannot create its file's folder). A read-only or remote path is left
+    for the first real use to report."""
+    for path in paths:
+        try:
+            Path(path).mkdir(parents=True, exist_ok=True)
+        except OSError:
+            pass
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -106,6 +117,9 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
+if DATABASES["default"]["ENGINE"].endswith("sqlite3") and DATABASES["default"]["NAME"] != ":memory:":
+    make_folders(Path(DATABASES["default"]["NAME"]).parent)
+make_folders(MEDIA_ROOT)
 
 # "default" holds uploads (source images), "imagegen" holds variants: local files unless
 # IMAGEGEN_STORAGE / IMAGEGEN_VARIANT_STORAGE say s3 (see shop/storages_env.py, docs/deploy.md).
@@ -159,6 +173,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Redoc's default theme asks for Roboto and Montserrat from Google; use the system's fonts
+    "REDOC_UI_SETTINGS": {
+        "theme": {"typography": {"fontFamily": "system-ui, sans-serif", "headings": {"fontFamily": "system-ui, sans-serif"}}}
+    },
     "ENUM_NAME_OVERRIDES": {"VariantStatusEnum": "imagegen.models.Variant.Status"},
 }
 

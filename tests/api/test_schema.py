@@ -2,6 +2,7 @@
 served with local assets (drf-spectacular-sidecar), and the API's optional dependency."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -80,6 +81,24 @@ def test_docs_pages_use_local_assets(client, path):
     assert "/api/schema/" in html
     assert "cdn.jsdelivr.net" not in html and "unpkg.com" not in html
     assert "/static/drf_spectacular_sidecar/" in html
+
+
+@pytest.mark.parametrize("path", ["/api/docs/", "/api/redoc/"])
+def test_docs_pages_reference_no_other_host(client, path):
+    """Issue 14: Redoc loaded Google fonts (and its bundle a logo from cdn.redoc.ly), so it broke
+    offline. Every URL in the page is local, and Redoc's bundle may fetch nothing else (CSP)."""
+    html = client.get(path).content.decode()
+    urls = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)""", html) + re.findall(r"url\(([^)]+)\)", html)
+    assert urls
+    external = [u for u in urls if re.match(r"(https?:)?//", u.strip("'\" "))]
+    assert external == [], external
+    assert "googleapis" not in html and "gstatic" not in html
+    if path == "/api/redoc/":
+        csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html)
+        assert csp, "Redoc's bundle draws cdn.redoc.ly's logo; a CSP keeps it from leaving the host"
+        policy = dict(part.strip().split(" ", 1) for part in csp.group(1).split(";") if part.strip())
+        assert policy["img-src"].split()[0] == "'self'" and "https:" not in policy["img-src"]
+        assert policy["font-src"].split()[0] == "'self'" and "https:" not in policy["font-src"]
 
 
 def test_the_sidecar_assets_are_installed(client):
