@@ -10,7 +10,12 @@ __all__ = ["loss_curve_svg"]
 
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 56, 120, 14, 30
+LEFT, TOP, BOTTOM = 56, 14, 34
+FONT_PX = 11
+# Wider than any sans-serif's average glyph at FONT_PX (DejaVu Sans, the widest common one,
+# averages about 0.6 em), so the legend column is sized without measuring text on the server.
+CHAR_PX = 0.7 * FONT_PX
+LEGEND_SWATCH = 24  # gap, swatch and gap before a legend label
 
 
 def _ticks(lo: float, hi: float, count: int = 5) -> list[float]:
@@ -39,7 +44,10 @@ def loss_curve_svg(history: list[dict[str, float]], keys: list[str] | None = Non
         lo, hi = lo - 0.5, hi + 0.5
     s0, s1 = points[0]["step"], points[-1]["step"]
     span = max(s1 - s0, 1)
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    # the legend column is as wide as its longest label (it was a fixed 120 px: "d_accur")
+    right = int(10 + LEGEND_SWATCH + CHAR_PX * max(len(key) for key in keys) + 8)
+    width = max(WIDTH, LEFT + 320 + right)
+    plot_w, plot_h = width - LEFT - right, HEIGHT - TOP - BOTTOM
 
     def x(step: float) -> float:
         return LEFT + (step - s0) / span * plot_w
@@ -48,16 +56,18 @@ def loss_curve_svg(history: list[dict[str, float]], keys: list[str] | None = Non
         return TOP + (hi - value) / (hi - lo) * plot_h
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" '
-        'role="img" aria-label="Loss curves" style="background:#fff;font:11px sans-serif">',
+        # scales down with a narrow page instead of running past it (width 100%, at most natural size)
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{HEIGHT}" viewBox="0 0 {width} {HEIGHT}" '
+        f'role="img" aria-label="Loss curves" style="background:#fff;font:{FONT_PX}px sans-serif;'
+        f'width:100%;max-width:{width}px;height:auto">',
         f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#ccc"/>',
     ]
     for t in _ticks(lo, hi):
         parts.append(f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{y(t):.1f}" y2="{y(t):.1f}" stroke="#eee"/>')
         parts.append(f'<text x="{LEFT - 4}" y="{y(t) + 4:.1f}" text-anchor="end" fill="#555">{t:.3g}</text>')
     for t in _ticks(s0, s1):
-        parts.append(f'<text x="{x(t):.1f}" y="{HEIGHT - 10}" text-anchor="middle" fill="#555">{int(t)}</text>')
-    parts.append(f'<text x="{LEFT + plot_w / 2}" y="{HEIGHT}" text-anchor="middle" fill="#333">step</text>')
+        parts.append(f'<text x="{x(t):.1f}" y="{HEIGHT - BOTTOM + 14}" text-anchor="middle" fill="#555">{int(t)}</text>')
+    parts.append(f'<text x="{LEFT + plot_w / 2}" y="{HEIGHT - 4}" text-anchor="middle" fill="#333">step</text>')
     for i, key in enumerate(keys):
         colour = COLOURS[i % len(COLOURS)]
         coords = " ".join(
@@ -65,7 +75,7 @@ def loss_curve_svg(history: list[dict[str, float]], keys: list[str] | None = Non
         )
         if coords:
             parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" points="{coords}"/>')
-        parts.append(f'<rect x="{WIDTH - RIGHT + 10}" y="{TOP + 16 * i}" width="10" height="10" fill="{colour}"/>')
-        parts.append(f'<text x="{WIDTH - RIGHT + 24}" y="{TOP + 9 + 16 * i}" fill="#333">{escape(key)}</text>')
+        parts.append(f'<rect x="{width - right + 10}" y="{TOP + 16 * i}" width="10" height="10" fill="{colour}"/>')
+        parts.append(f'<text x="{width - right + LEGEND_SWATCH}" y="{TOP + 9 + 16 * i}" fill="#333">{escape(key)}</text>')
     parts.append("</svg>")
     return "".join(parts)
