@@ -2,15 +2,18 @@
 
 The product (its mask: the upload's alpha, the worker's ``Image.mask`` or the segmentation
 network's) is cut out and placed, at its own resolution (scale 1: product pixels are copied
-bit for bit, never resampled), in a new frame:
+bit for bit, never resampled) unless ``min_size`` asks for more, in a new frame:
 - ``aspect``: '1:1', '4:5', '3:4', '16:9' or 'original' (the photo's own);
 - ``fill``: the product's bounding box takes this share of the frame along the side that
   limits it; for a square frame, the product's long side is ``fill`` of the frame's side.
   Measured on the bounding box, so every product of a catalogue is framed alike;
 - ``align``: 'center', or 'bottom' (standing on a floor margin as wide as the side margins);
-- the frame's size follows from the product's size: ``min_size`` only reports (info['note'])
-  when the frame's long side falls short of it, since reaching it would mean upscaling the
-  product. The spec's max size then scales the result down;
+- the frame's size follows from the product's size at scale 1. When that is below
+  ``min_size`` (px, the frame's long side), the product is enlarged (resampled, premultiplied
+  bicubic) until the frame reaches ``min_size``, but never beyond the photo's own long side:
+  a 2160 px photo of a small beanie gives a 1600 px marketplace frame, a 300 px photo stays
+  small and info['note'] says the photo is too small. The spec's max size then scales the
+  result down (max size below min_size wins);
 - the background: ``color``, a ``gradient`` from ``color`` to ``color2``, or, when the style
   has a reference file, that photo cover-cropped to the frame (``blur``: sigma in px of a
   1000 px frame);
@@ -50,7 +53,7 @@ class BackgroundProcessor(Processor):
         "fill": Number(default=0.8, minimum=0.1, maximum=1.0, help="The product's share of the frame (long side for a square frame)."),
         "aspect": Aspect(default="original", original=True, help="Frame aspect ratio ('1:1', '4:5', '3:4', '16:9', any W:H, or 'original')."),
         "align": Choice(default="center", choices=("center", "bottom"), help="Product centred, or standing on a floor margin."),
-        "min_size": Number(default=0, minimum=0, maximum=4096, integer=True, help="Frame's long side wanted (px); reported when the photo is too small."),
+        "min_size": Number(default=0, minimum=0, maximum=4096, integer=True, help="Frame's long side at least this (px), enlarging the product up to the photo's own size."),
     }
 
     def process(self, image: Image, params: dict[str, Any], reference: bytes | None) -> Image:
@@ -61,12 +64,19 @@ class BackgroundProcessor(Processor):
         fill = float(params["fill"])
         ratio = parse_aspect(params["aspect"], image.width, image.height)
         fw, fh = frame_size(bw, bh, ratio, fill)
+        wanted = int(params["min_size"])
+        target = None
         if max(fw, fh) > MAX_FRAME:  # a tiny fill of a huge product: scale down, not run out of memory
-            s = MAX_FRAME / max(fw, fh)
+            target = MAX_FRAME
+        elif wanted and max(fw, fh) < wanted and max(fw, fh) < max(image.width, image.height):
+            target = min(wanted, max(image.width, image.height))  # enlarged, at most to the photo's own size
+        if target is not None:
+            s = target / max(fw, fh)
             bw, bh = max(1, round(bw * s)), max(1, round(bh * s))
-            rgb = F.interpolate(rgb[None], size=(bh, bw), mode="bilinear", antialias=True, align_corners=False)[0]
-            alpha = F.interpolate(alpha[None], size=(bh, bw), mode="bilinear", antialias=True, align_corners=False)[0]
+            rgb, alpha = _resample(rgb, alpha, bh, bw)
             fw, fh = frame_size(bw, bh, ratio, fill)
+            if max(fw, fh) < target:  # the product's size was rounded down: the frame still reaches it
+                fw, fh = (target, max(fh, round(target / ratio))) if fw >= fh else (max(fw, round(target * ratio)), target)
         x0 = (fw - bw) // 2
         if params["align"] == "bottom":
             floor = round((1 - fill) / 2 * min(fw, fh))
@@ -95,11 +105,21 @@ class BackgroundProcessor(Processor):
         back[:, y0 : y0 + bh, x0 : x0 + bw] = torch.where(alpha >= 1, rgb, rgb * alpha + window * (1 - alpha))
         info = {**image.info, "mask_kind": kind, "frame": [fw, fh], "product_box": list(box)}
         info["fill"] = round(max(bw / fw, bh / fh), 4)
-        wanted = int(params["min_size"])
+        if target is not None and target != MAX_FRAME:
+            info["scaled"] = round(bw / (r - l), 4)
         if wanted and max(fw, fh) < wanted:
             note = (
-                f"the photo is too small for a {wanted} px frame: the product is {bw}x{bh} px, so the frame is "
-                f"{fw}x{fh} px (the product is never enlarged); upload a larger photo"
+                f"the photo is too small for a {wanted} px frame: the frame is {fw}x{fh} px (the product is "
+                f"enlarged at most to the photo's own size); upload a larger photo"
             )
             info["note"] = f"{info['note']}; {note}" if info.get("note") else note
         return Image(rgb=back.clamp(0, 1), alpha=None, info=info, mask=placed)
+
+
+def _resample(rgb: torch.Tensor, alpha: torch.Tensor, height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The product cut-out at a new size; colour resampled premultiplied, so whatever lies
+    under the transparent pixels does not bleed into the edges."""
+    size = (height, width)
+    a = F.interpolate(alpha[None], size=size, mode="bicubic", antialias=True, align_corners=False)[0].clamp(0, 1)
+    premul = F.interpolate((rgb * alpha)[None], size=size, mode="bicubic", antialias=True, align_corners=False)[0]
+    return (premul / a.clamp(min=1e-4)).clamp(0, 1) * (a > 1e-4), a
