@@ -1,6 +1,7 @@
 """Admin mixin for any model registered as an imagegen source (or whose related objects are)."""
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterable
 
 from django.contrib import admin, messages
@@ -82,7 +83,10 @@ class ImagegenSourceAdmin:
             prefetch_variants([o for o, f in sources if f == field_name], field_name)
         status_url = reverse("admin:imagegen_variant_status")
         panels = [
-            variants_panel(variants_for(instance, field_name), getattr(instance, field_name).url, status_url)
+            variants_panel(
+                variants_for(instance, field_name), getattr(instance, field_name).url, status_url,
+                title=str(instance), file_name=posixpath.basename(getattr(instance, field_name).name),
+            )
             for instance, field_name in sources
         ]
         return mark_safe("".join(panels)) if panels else "No image yet."
