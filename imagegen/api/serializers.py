@@ -175,18 +175,18 @@ class RequestCreateSerializer(serializers.Serializer):
         limit = int(conf.API_MAX_SOURCES)
         if len(values) > limit:
             raise serializers.ValidationError(f"At most {limit} sources per request (got {len(values)}); split the request.")
-        parsed, errors = [], []
-        for value in values:
+        # Every problem is reported at once, in the client's order: malformed references and
+        # ones that name no visible object (a client fixing the first must not meet the second next).
+        parsed, errors = [], {}
+        for position, value in enumerate(values):
             try:
-                parsed.append((value, refs.parse(value)))
+                parsed.append((position, value, refs.parse(value)))
             except refs.BadReference as exc:
-                errors.append(str(exc))
-        if errors:
-            raise serializers.ValidationError(errors)
+                errors[position] = str(exc)
         # One query per source model, through the visibility hook: a source the user cannot
         # see is answered exactly like one that does not exist.
         by_model: dict[Any, list[refs.SourceRef]] = defaultdict(list)
-        for _, ref in parsed:
+        for _, _, ref in parsed:
             by_model[ref.source.model].append(ref)
         user = self.context["request"].user
         found: dict[tuple[Any, str], Any] = {}
@@ -194,17 +194,17 @@ class RequestCreateSerializer(serializers.Serializer):
             for obj in visible_sources(user, model).filter(pk__in=[r.pk for r in model_refs]):
                 found[(model, str(obj.pk))] = obj
         result, seen = [], set()
-        for value, ref in parsed:
+        for position, value, ref in parsed:
             instance = found.get((ref.source.model, ref.object_id))
             if instance is None:
-                errors.append(f"Unknown source {value!r}: no such object, or you cannot see it.")
+                errors[position] = f"Unknown source {value!r}: no such object, or you cannot see it."
             elif not getattr(instance, ref.source.field_name):
-                errors.append(f"Source {value!r} has no image in {ref.source.field_name!r} to make variants of.")
+                errors[position] = f"Source {value!r} has no image in {ref.source.field_name!r} to make variants of."
             elif (ref.source.id, ref.object_id) not in seen:
                 seen.add((ref.source.id, ref.object_id))
                 result.append((ref, instance))
         if errors:
-            raise serializers.ValidationError(errors)
+            raise serializers.ValidationError([errors[position] for position in sorted(errors)])
         return result
 
     def validate_styles(self, values: list[str]) -> list[Style]:

@@ -214,6 +214,22 @@ def test_bad_requests_answer_400_naming_the_field(requester_client, catalogue, b
     assert not VariantRequest.objects.exists()
 
 
+def test_malformed_and_unknown_sources_are_all_reported(requester_client, catalogue):
+    """Issue 14: with both kinds in one request, only the malformed ones were reported; a client
+    fixing those then learnt about the unknown ones on its next try."""
+    sources = ["nonsense", "shop.productimage:999999", catalogue.public_ref, "shop.nothing:1", "also bad"]
+    response = job(requester_client, sources=sources, styles=["vintage"])
+    assert response.status_code == 400
+    errors = response.json()["sources"]
+    assert len(errors) == 4, errors
+    # in the order the client sent them, each naming its source
+    assert "'nonsense'" in errors[0] and "not a source reference" in errors[0]
+    assert errors[1] == "Unknown source 'shop.productimage:999999': no such object, or you cannot see it."
+    assert "Unknown source 'shop.nothing'" in errors[2]
+    assert "'also bad'" in errors[3] and "not a source reference" in errors[3]
+    assert not VariantRequest.objects.exists()
+
+
 def test_unknown_and_bad_options_are_field_errors(requester_client, catalogue):
     response = job(requester_client, sources=[catalogue.public_ref], styles=["vintage"], options={"strenght": 0.5, "strength": 3})
     assert response.status_code == 400
