@@ -107,21 +107,33 @@ def _read(row: ProductMask):
     return torch.from_numpy(array.copy())[None]
 
 
-class NoProductFound(Exception):
-    """Segmentation ran but found nothing that stands out as the product."""
+def is_empty(mask) -> bool:
+    """Nothing confidently product: the engine's own test (framing.is_empty), so the glue and
+    the processors agree on what "no product" is."""
+    try:
+        from .engine.framing import is_empty as engine_is_empty
+    except ImportError:
+        return float(mask.mean()) < MIN_COVERAGE
+    return bool(engine_is_empty(mask))
+
+
+def _no_product_message() -> str:
+    try:
+        from .engine.framing import NO_PRODUCT_MESSAGE
+    except ImportError:
+        NO_PRODUCT_MESSAGE = "No product found in this photo: nothing stands out from the background."  # noqa: N806
+    return f"{NO_PRODUCT_MESSAGE} The original image is unchanged."
 
 
 def mask_for(image, source_hash: str, weights: bytes | None, segmenter: str) -> tuple[Any, bool, ProductMask]:
     """(mask tensor (1, H, W), whether it came from storage, its row) for one decoded
-    opaque image. Raises the engine's errors when segmentation fails, NoProductFound when
-    it finds nothing; storage errors propagate (they are transient)."""
+    opaque image. Raises the engine's errors when segmentation fails; storage errors
+    propagate (they are transient)."""
     from .engine.segment import segment
 
     height, width = image.rgb.shape[-2:]
     row = ProductMask.objects.filter(source_hash=source_hash, segmenter=segmenter).first()
     if row is not None and (row.width, row.height) == (width, height):
-        if row.coverage < MIN_COVERAGE:
-            raise NoProductFound()
         return _read(row), True, row
     started = time.perf_counter()
     mask = segment(image, weights).detach().float().cpu().clamp(0, 1)
@@ -142,8 +154,6 @@ def mask_for(image, source_hash: str, weights: bytes | None, segmenter: str) -> 
     else:
         # A stored mask of another size (the decoder changed): this one replaces it.
         ProductMask.objects.filter(pk=row.pk).update(file=name, width=width, height=height, coverage=coverage, runtime_ms=runtime_ms)
-    if coverage < MIN_COVERAGE:
-        raise NoProductFound()
     return mask, False, row
 
 
@@ -169,13 +179,6 @@ def attach_masks(sources: list, engine, summary: dict[str, int]) -> None:
             if weights is None:
                 weights = segmenter_weights()
             mask, cached, _ = mask_for(image, source.source_hash, *weights)
-        except NoProductFound:
-            fail_mask_variants(
-                source, summary,
-                "No product found in this photo: nothing stands out from the background (an empty or "
-                "all-white image?). Upload a photo that shows the product. The original image is unchanged.",
-            )
-            continue
         except JobTimeoutException:
             raise
         except (OSError, ConnectionError, TimeoutError, MemoryError) as exc:  # storage or machine: worth a retry
@@ -191,8 +194,13 @@ def attach_masks(sources: list, engine, summary: dict[str, int]) -> None:
                 "crop can be made. The original image is unchanged.",
             )
             continue
-        source.image = with_mask(image, mask)
         source.timings = {**source.timings, "mask_ms": int((time.perf_counter() - started) * 1000), "mask_cached": cached}
+        if is_empty(mask):
+            # stored all the same (no second try on the same content), but not attached:
+            # restyles fall back to the engine's computed mask
+            fail_mask_variants(source, summary, _no_product_message())
+            continue
+        source.image = with_mask(image, mask)
 
 
 def fail_mask_variants(source, summary: dict[str, int], message: str, *, retry: bool = False) -> None:
