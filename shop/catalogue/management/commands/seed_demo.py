@@ -60,6 +60,43 @@ def _title_from_stem(stem: str) -> str:
     return " ".join(w if w.isupper() and len(w) > 1 else w.capitalize() for w in words) or stem
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _listing(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def summary(created: tuple[int, int, int], present: tuple[int, int, int], deleted: int = 0) -> str:
+    """The closing line: what this run made and what it found already there, each as
+    (products, images, demo styles). A second run says "Nothing new: ..." rather than
+    "Created 0 products ... and 5 styles" (the styles were not created again)."""
+    products, images, styles = created
+    made = []
+    if products:
+        made.append(f"{_count(products, 'product')} with {_count(images, 'image')}")
+    if styles:
+        made.append(_count(styles, "demo style"))
+    old_products, old_images, old_styles = present
+    there = [p for n, p in (
+        (old_products, _count(old_products, "product")), (old_images, _count(old_images, "image")),
+        (old_styles, _count(old_styles, "demo style")),
+    ) if n]
+    verb = "was" if len(there) == 1 and there[0].startswith("1 ") else "were"
+    if made:
+        line = f"Created {_listing(made)}"
+        if there:
+            line += f"; {_listing(there)} {verb} already there"
+    elif there:
+        line = f"Nothing new: {_listing(there)} {verb} already there"
+    else:
+        line = "Nothing to do: no products asked for"
+    if deleted:
+        line += f"; deleted {_count(deleted, 'product')} first"
+    return line + "."
+
+
 class Command(BaseCommand):
     help = (
         "Create the demo image styles and a demo catalogue with drawn product photos "
@@ -94,7 +131,7 @@ class Command(BaseCommand):
             raise CommandError(f"{folder} is not a folder.")
 
         # Styles first, so the upload hooks of the product images below can resolve them.
-        styles = self.seed_styles()
+        styles_created, styles_present = self.seed_styles()
         call_command("imagegen_builtin_styles", stdout=self.stdout)  # the 26 neural styles (issue 7)
         call_command("imagegen_product_styles", stdout=self.stdout)  # cut-out, marketplace, backgrounds, crop
 
@@ -103,22 +140,21 @@ class Command(BaseCommand):
             deleted = self.flush(folder, count)
 
         if folder is not None:
-            products, images, skipped = self.import_folder(folder)
+            products, images, skipped, skipped_images = self.import_folder(folder)
         else:
-            products, images, skipped = self.seed_products(count, size)
+            products, images, skipped, skipped_images = self.seed_products(count, size)
 
-        parts = [f"Created {products} product{'s' if products != 1 else ''} with {images} image{'s' if images != 1 else ''} and {styles} style{'s' if styles != 1 else ''}"]
-        if skipped:
-            parts.append(f"skipped {skipped} already present")
-        if deleted:
-            parts.append(f"deleted {deleted} first")
-        self.stdout.write(self.style.SUCCESS("; ".join(parts) + "."))
+        self.stdout.write(self.style.SUCCESS(summary(
+            created=(products, images, styles_created), present=(skipped, skipped_images, styles_present), deleted=deleted
+        )))
 
     # ----------------------------------------------------------------------------------------
-    def seed_styles(self) -> int:
-        """Create or update the demo styles; returns how many there are."""
+    def seed_styles(self) -> tuple[int, int]:
+        """Create or update the demo styles; returns how many were created and how many were
+        already there."""
         from imagegen.models import Style
 
+        new = 0
         for slug, name, processor, parameters, reference in STYLES:
             style, created = Style.objects.update_or_create(
                 slug=slug,
@@ -131,7 +167,8 @@ class Command(BaseCommand):
                         style.reference.delete(save=False)
                     style.reference.save(filename, ContentFile(data), save=True)
             self._log(2, f"{'Created' if created else 'Updated'} style {slug}")
-        return len(STYLES)
+            new += created
+        return new, len(STYLES) - new
 
     @staticmethod
     def _same_file(fieldfile, data: bytes) -> bool:
@@ -167,13 +204,15 @@ class Command(BaseCommand):
         return deleted
 
     # ----------------------------------------------------------------------------------------
-    def seed_products(self, count: int, size: int) -> tuple[int, int, int]:
-        created = images = skipped = 0
+    def seed_products(self, count: int, size: int) -> tuple[int, int, int, int]:
+        """(products created, their images, products already there, their images)."""
+        created = images = skipped = skipped_images = 0
         categories: dict[str, Category] = {}
         for index, entry in enumerate(demo_catalogue(count)):
             slug = slugify(entry["name"])
             if Product.objects.filter(slug=slug).exists():
                 skipped += 1
+                skipped_images += ProductImage.objects.filter(product__slug=slug).count()
                 continue
             shots = [draw_product(entry["kind"], color=entry["color"], size=size, transparent=entry["transparent"], seed=entry["seed"])]
             if index % 2 == 0:
@@ -202,16 +241,17 @@ class Command(BaseCommand):
                     images += 1
             created += 1
             self._log(2, f"Created {entry['name']} ({len(shots)} image{'s' if len(shots) > 1 else ''})")
-        return created, images, skipped
+        return created, images, skipped, skipped_images
 
     # ----------------------------------------------------------------------------------------
-    def import_folder(self, folder: Path) -> tuple[int, int, int]:
-        created = images = skipped = 0
+    def import_folder(self, folder: Path) -> tuple[int, int, int, int]:
+        created = images = skipped = skipped_images = 0
         category: Category | None = None
         for path in self._folder_files(folder):
             slug = self._import_slug(path)
             if Product.objects.filter(slug=slug).exists():
                 skipped += 1
+                skipped_images += ProductImage.objects.filter(product__slug=slug).count()
                 continue
             try:
                 data = path.read_bytes()
@@ -239,7 +279,7 @@ class Command(BaseCommand):
             created += 1
             images += 1
             self._log(2, f"Imported {path.name} as {name}")
-        return created, images, skipped
+        return created, images, skipped, skipped_images
 
     @staticmethod
     def _folder_files(folder: Path) -> list[Path]:
