@@ -11,7 +11,7 @@ from .queue import enqueue_after_commit, queue_name
 from .sources import hash_file, resolve_style, sync_variants
 
 # Options every restyle understands; forwarded to the engine's generic handling.
-OPTION_KEYS = ("strength", "preserve_colors", "preserve_product", "preserve_amount")
+OPTION_KEYS = ("strength", "preserve_colors", "preserve_product", "preserve_amount", "aspect")  # aspect: smart crop "W:H"
 
 
 def request_variants(
@@ -39,7 +39,7 @@ def request_variants(
         return []
     params = {key: value for key, value in options.items() if value is not None}
     specs = [
-        resolve_style(style, params=params if not params or takes_options(style.processor) else {}, format=format, size=size, quality=quality)
+        resolve_style(style, params=_meaningful(params, style.processor), format=format, size=size, quality=quality)
         for style in styles
     ]
     return sync_variants(
@@ -48,8 +48,19 @@ def request_variants(
     )
 
 
+# Options that blend the result with the source pixel for pixel.
+RESTYLE_OPTION_KEYS = ("strength", "preserve_colors", "preserve_product", "preserve_amount")
+
+
+def _meaningful(params: dict[str, Any], processor: str) -> dict[str, Any]:
+    """The options without those that mean nothing for ``processor`` (neither stored nor shown)."""
+    if not any(key in params for key in RESTYLE_OPTION_KEYS) or takes_options(processor):
+        return params
+    return {key: value for key, value in params.items() if key not in RESTYLE_OPTION_KEYS}
+
+
 def takes_options(processor: str) -> bool:
-    """Whether the restyle options mean anything for ``processor``: not for those that change
+    """Whether the restyle options (RESTYLE_OPTION_KEYS) mean anything for ``processor``: not for those that change
     the image size (enhance, cut-out, crop), which would reject them. Unknown processors keep
     them, so the worker reports the problem on the variant."""
     from .engine import EngineError, get_processor  # torch, loaded only when options are given

@@ -18,7 +18,7 @@ from rest_framework import serializers
 
 from ..conf import conf
 from ..models import Style, Variant
-from ..specs import FORMATS
+from ..specs import FORMATS, normalise_ratio
 from ..variant_requests import VariantRequest, summarise
 from . import refs
 from .permissions import visible_sources
@@ -136,6 +136,22 @@ class RequestOptionsSerializer(serializers.Serializer):
     preserve_amount = serializers.FloatField(
         min_value=0, max_value=1, required=False, help_text="With preserve_product: how much of the source the preserved part keeps (default 0.75)."
     )
+
+    aspect = serializers.CharField(
+        required=False, max_length=11,
+        help_text="Crop the result around the product to this aspect ratio, width:height (e.g. \"1:1\", \"4:5\", \"16:9\"); "
+        "the product is never cut when it fits.",
+    )
+
+    def validate_aspect(self, value: str) -> str:
+        try:
+            ratio = normalise_ratio(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        w, h = (int(x) for x in ratio.split(":"))
+        if not 0.1 <= w / h <= 10:
+            raise serializers.ValidationError(f"Aspect ratio {value!r} is too extreme; use one between 1:10 and 10:1.")
+        return ratio
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if isinstance(data, dict):

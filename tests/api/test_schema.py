@@ -67,7 +67,7 @@ def test_filters_headers_and_errors_are_described(schema):
     body = schema["components"]["schemas"]["RequestCreateRequest"]
     assert set(body["required"]) == {"sources", "styles"}
     options = schema["components"]["schemas"]["RequestOptionsRequest"]["properties"]
-    assert set(options) == {"strength", "preserve_colors", "preserve_product", "preserve_amount"}
+    assert set(options) == {"strength", "preserve_colors", "preserve_product", "preserve_amount", "aspect"}
     variant = schema["components"]["schemas"]["Variant"]["properties"]
     assert {"url", "width", "height", "format", "bytes", "figures", "error", "model_version", "source_url"} <= set(variant)
     assert variant["url"]["nullable"] and variant["source_url"]["nullable"]
