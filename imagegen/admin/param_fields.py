@@ -12,6 +12,9 @@ from django import forms
 # Filled in by imagegen itself (the style vector of a reference image): never typed in.
 HIDDEN_PARAMS = {"style_vector"}
 GENERIC = "generic"  # pseudo-processor name of the options every restyle understands
+# The generic options that blend with the source pixel for pixel (hidden where meaningless);
+# any other generic option (e.g. an output aspect) applies to every processor.
+RESTYLE_OPTION_KEYS = ("strength", "preserve_colors", "preserve_product", "preserve_amount")
 # Shown first in pickers: looks and backgrounds that keep the product as it is.
 FAITHFUL_PROCESSORS = ("look", "lut", "background", "cutout", "crop")
 

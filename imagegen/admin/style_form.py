@@ -14,7 +14,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from ..models import Style
-from .param_fields import GENERIC, compact, field_name, generic_specs, make_field, processors
+from .param_fields import GENERIC, RESTYLE_OPTION_KEYS, compact, field_name, generic_specs, make_field, processors
 
 KEPT_FOLDER = "imagegen/pending-references"
 KEPT_SALT = "imagegen.style-reference"
@@ -133,11 +133,12 @@ class StyleForm(forms.ModelForm):
             self.add_error("parameters", "Parameters must be a JSON object, e.g. {\"strength\": 0.8}.")
             return cleaned
         params = dict(raw)
-        owners = [processor] + ([GENERIC] if info is not None and info.restyle_options else [])
         fields_of: dict[str, str] = {}
-        for owner in owners:
+        for owner in (processor, GENERIC):
             for name in self.param_fields.get(owner, []):
                 key = name.rsplit("__", 1)[1]
+                if owner == GENERIC and key in RESTYLE_OPTION_KEYS and not (info is not None and info.restyle_options):
+                    continue
                 fields_of[key] = name
                 value = cleaned.get(name)
                 if name not in self.data and key in raw:
@@ -148,7 +149,7 @@ class StyleForm(forms.ModelForm):
                     params[key] = value
         if info is not None and not info.restyle_options:
             # Options that mean nothing for this processor are neither shown nor stored.
-            for key in generic_specs():
+            for key in RESTYLE_OPTION_KEYS:
                 params.pop(key, None)
         try:
             validate(processor, params)

@@ -11,7 +11,7 @@ from .. import previews
 from ..models import Style, Variant
 from ..previews import sample_label
 from ..queue import get_queue
-from .param_fields import GENERIC
+from .param_fields import GENERIC, RESTYLE_OPTION_KEYS
 from .style_form import StyleForm, build_style_form
 
 logger = logging.getLogger(__name__)
@@ -54,8 +54,12 @@ class StyleAdmin(admin.ModelAdmin):
             names = form.param_fields.get(info.name, [])
             if names:
                 sets.append((f"{info.name.capitalize()} settings", {"fields": names, "classes": ["imagegen-params", f"imagegen-params-{info.name}"]}))
-        sets.append(("Restyle options", {"fields": form.param_fields.get(GENERIC, []), "classes": ["imagegen-params", "imagegen-params-generic"],
+        generic = form.param_fields.get(GENERIC, [])
+        restyle = [n for n in generic if n.rsplit("__", 1)[1] in RESTYLE_OPTION_KEYS]
+        sets.append(("Restyle options", {"fields": restyle, "classes": ["imagegen-params", "imagegen-params-generic"],
                                          "description": "How the result is blended with the product photo."}))
+        if len(restyle) < len(generic):
+            sets.append(("Output", {"fields": [n for n in generic if n not in restyle]}))
         sets.append(("Advanced", {"fields": ["parameters"], "classes": ["collapse"]}))
         if obj is not None:
             sets.append(("Recent variants", {"fields": ["recent_variants"]}))
