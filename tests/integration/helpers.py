@@ -32,9 +32,10 @@ def make_styles() -> dict[str, Style]:
 
     buf = io.BytesIO()
     draw_reference_palette("sunset", size=128).save(buf, "PNG")
-    sunset = Style(slug="sunset-look", name="Sunset", processor="look", parameters={"method": "reinhard"})
+    # shown on the storefront, as seed_demo's styles are
+    sunset = Style(slug="sunset-look", name="Sunset", processor="look", parameters={"method": "reinhard"}, show_on_storefront=True)
     sunset.reference.save("sunset.png", ContentFile(buf.getvalue()), save=True)
-    vintage = Style(slug="vintage", name="Vintage", processor="lut", parameters={})
+    vintage = Style(slug="vintage", name="Vintage", processor="lut", parameters={}, show_on_storefront=True)
     vintage.reference.save("vintage.cube", ContentFile(make_cube_lut("vintage", size=9).encode()), save=True)
     return {"sunset-look": sunset, "vintage": vintage}
 
