@@ -103,7 +103,8 @@ class StyleForm(forms.ModelForm):
             self.data = self.data.copy()
             self.data["kept_reference"] = signing.dumps(name, salt=KEPT_SALT)
             self.kept_name = name
-            self.fields["reference"].help_text = f"Kept from your last try: {upload.name}. Choose another file to replace it."
+            note = f"Kept from your last try: {upload.name}. Choose another file to replace it."
+            self.fields["reference"].help_text = self["reference"].help_text = note  # BoundFields copy it
 
     def _kept_file(self) -> ContentFile | None:
         if not self.kept_name or not default_storage.exists(self.kept_name):
