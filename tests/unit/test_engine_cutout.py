@@ -43,8 +43,8 @@ def test_cutout_of_an_opaque_photo_uses_the_attached_mask():
     opaque = Image(rgb=src.rgb, alpha=None, mask=src.alpha.clone())
     out = render(opaque, "cutout", {})
     assert torch.equal(out.alpha, src.alpha) and out.info["mask_kind"] == "segmented"
-    keep = (src.alpha > 0).expand(3, -1, -1)
-    assert torch.equal(out.rgb[keep], src.rgb[keep])
+    keep = (src.alpha >= 1).expand(3, -1, -1)
+    assert torch.equal(out.rgb[keep], src.rgb[keep])  # the product itself: exact
     jpeg = decode(encode(out, "JPEG", quality=95))  # composited on white, no alpha
     assert jpeg.alpha is None and float(jpeg.rgb[:, 0, 0].min()) > 0.97
 
@@ -95,3 +95,22 @@ def test_cutout_parameters():
         validate("cutout", {"trim": "maybe"})
     with pytest.raises(ParameterError, match="changes the image size, so preserve_colors cannot be used"):
         render(drawn(), "cutout", {"preserve_colors": True})
+
+
+def test_edges_of_an_opaque_photo_lose_the_old_background():
+    """A green product photographed on magenta with a soft edge: the edge pixels of the
+    cut-out are green again (no magenta halo), the product's own pixels exact."""
+    h, w = 40, 60
+    alpha = torch.zeros(1, h, w)
+    alpha[:, 10:30, 20:40] = 1.0
+    alpha[:, 10:30, 40] = 0.5
+    alpha[:, 10:30, 41] = 0.2
+    green, magenta = torch.tensor([0.1, 0.7, 0.2]).view(3, 1, 1), torch.tensor([0.9, 0.1, 0.8]).view(3, 1, 1)
+    photo = green * alpha + magenta * (1 - alpha)
+    out = render(Image(rgb=photo, mask=alpha), "cutout", {})
+    assert torch.allclose(out.rgb[:, 10:30, 40:42], green.expand(3, 20, 2), atol=0.02)
+    assert torch.equal(out.rgb[:, 10:30, 20:40], photo[:, 10:30, 20:40])
+    on_white = render(Image(rgb=photo, mask=alpha), "background", {"shadow": "none", "aspect": "1:1", "fill": 0.5})
+    l, t, r, b = on_white.info["product_box"]
+    expected = 0.5 * green[:, 0, 0] + 0.5  # half green, half the new white
+    assert torch.allclose(on_white.rgb[:, t + 5, l + 20], expected, atol=0.02)

@@ -18,6 +18,8 @@ bit for bit, never resampled) unless ``min_size`` asks for more, in a new frame:
   has a reference file, that photo cover-cropped to the frame (``blur``: sigma in px of a
   1000 px frame);
 - ``shadow``: 'contact' (soft, under the base), 'drop' (silhouette, offset) or 'none'.
+The semi-transparent edge pixels of a segmented (opaque) photo lose the old background's
+colour first (edges.decontaminate), so no halo of it shows on the new one.
 The result is opaque RGB; its ``mask`` is the product's place in the new frame.
 """
 
@@ -30,7 +32,9 @@ import torch.nn.functional as F
 
 from .. import backdrop
 from ..framing import frame_size, parse_aspect, require_product
+from ..edges import decontaminate
 from ..io import Image
+from ..masks import MASK_ALPHA
 from .base import Aspect, Choice, Color, Number, Processor, color_rgb
 from .cutout import find_product
 
@@ -59,7 +63,8 @@ class BackgroundProcessor(Processor):
     def process(self, image: Image, params: dict[str, Any], reference: bytes | None) -> Image:
         mask, kind = find_product(image)
         l, t, r, b = require_product(mask)
-        rgb, alpha = image.rgb.float()[:, t:b, l:r], mask[:, t:b, l:r]
+        rgb = image.rgb.float() if kind == MASK_ALPHA else decontaminate(image.rgb.float(), mask)  # no halo
+        rgb, alpha = rgb[:, t:b, l:r], mask[:, t:b, l:r]
         bw, bh = r - l, b - t
         fill = float(params["fill"])
         ratio = parse_aspect(params["aspect"], image.width, image.height)

@@ -3,7 +3,8 @@
 The alpha is the product mask: the upload's own alpha when it has one, else the mask the
 worker attached (``Image.mask``), else the segmentation network's (``segment``, with the
 style's fine-tuned weights as ``reference`` when there are some). Where the product is, the
-colour is the source's, bit for bit. ``trim`` cuts the image to the product's bounds plus a
+colour is the source's, bit for bit; the semi-transparent edge pixels of an opaque photo
+lose the old background's colour (edges.decontaminate) so no halo shows on a new one. ``trim`` cuts the image to the product's bounds plus a
 ``margin`` (a share of the product's long side; room beyond the photo stays transparent).
 Formats without alpha (JPEG) are composited on the encoder's background colour.
 """
@@ -15,6 +16,7 @@ from typing import Any
 import torch
 
 from ..framing import crop_image, require_product
+from ..edges import decontaminate
 from ..io import Image
 from ..masks import MASK_ALPHA, MASK_SEGMENTED
 from .base import Flag, Number, Processor
@@ -46,7 +48,8 @@ class CutoutProcessor(Processor):
     def process(self, image: Image, params: dict[str, Any], reference: bytes | None) -> Image:
         mask, kind = find_product(image, reference)
         bounds = require_product(mask)
-        rgb = torch.where(mask > 0, image.rgb.float(), torch.zeros_like(image.rgb, dtype=torch.float32))
+        rgb = image.rgb.float() if kind == MASK_ALPHA else decontaminate(image.rgb.float(), mask)  # no halo
+        rgb = torch.where(mask > 0, rgb, torch.zeros_like(rgb))
         info = {**image.info, "mask_kind": kind}
         out = Image(rgb=rgb, alpha=mask.clone(), info=info)
         if params["trim"]:
