@@ -28,6 +28,7 @@ class ProductStyle:
     processor: str
     parameters: dict[str, Any] = field(default_factory=dict)
     product_page_safe: bool = True  # the product's pixels are kept as photographed
+    storefront: bool = False  # offered in the storefront's style switcher when first created
 
 
 def _marketplace_params() -> dict[str, Any]:
@@ -37,8 +38,8 @@ def _marketplace_params() -> dict[str, Any]:
 
 
 PRODUCT_STYLES: tuple[ProductStyle, ...] = (
-    ProductStyle(CUTOUT, "Cut-out", "cutout", {"trim": False}),
-    ProductStyle(MARKETPLACE, "Marketplace image", "background", {}),  # parameters: MARKETPLACE_PARAMS
+    ProductStyle(CUTOUT, "Cut-out", "cutout", {"trim": False}, storefront=True),
+    ProductStyle(MARKETPLACE, "Marketplace image", "background", {}, storefront=True),  # parameters: MARKETPLACE_PARAMS
     ProductStyle("white-background", "White background", "background", {"color": "#ffffff", "shadow": "contact", "fill": 0.8}),
     ProductStyle(
         "studio-grey",
@@ -66,7 +67,10 @@ def ensure_product_styles(slugs: list[str] | None = None, *, active: bool = True
         parameters = _parameters(spec)
         style, was_created = Style.objects.get_or_create(
             slug=spec.slug,
-            defaults={"name": spec.name, "processor": spec.processor, "parameters": parameters, "is_active": active},
+            defaults={
+                "name": spec.name, "processor": spec.processor, "parameters": parameters, "is_active": active,
+                "show_on_storefront": spec.storefront,
+            },
         )
         if not was_created and style.processor != spec.processor:
             # the slug is ours (the worker's masks look up "cutout"): put back what it is

@@ -38,6 +38,7 @@ def test_product_styles_command_is_idempotent_and_keeps_admin_edits():
     assert market.processor == "background"
     assert market.parameters["color"] == "#ffffff" and market.parameters["fill"] == 0.85 and market.parameters["aspect"] == "1:1"
     assert styles["square-crop"].processor == "crop" and styles["square-crop"].parameters == {"aspect": "1:1"}
+    assert {slug for slug, s in styles.items() if s.show_on_storefront} == {"cutout", "marketplace"}  # the demo's specs
 
     Style.objects.filter(slug="cutout").update(name="Freisteller", is_active=False)  # an admin's edits
     Style.objects.filter(slug="marketplace").update(processor="look")  # the slug is ours: put back
