@@ -124,13 +124,28 @@ def render_style_preview(style_id: int, force: bool = False) -> dict[str, Any]:
         # until something changes.
         Style.objects.filter(pk=style.pk).update(preview_error=str(exc), preview_key=key, preview_updated_at=timezone.now())
         return {"style": style_id, "rendered": False, "error": str(exc)}
-    old = style.preview.name if style.preview else ""
-    name = style.preview.storage.save(f"imagegen/previews/{style.slug}-{key[:12]}.webp", ContentFile(encoded))
+    storage = style.preview.storage
+    name = f"imagegen/previews/{style.slug}-{key[:12]}.webp"
+    if not storage.exists(name):  # two jobs for one key (a save and a refresh) share the file
+        name = storage.save(name, ContentFile(encoded))
     # update(): no post_save, so storing the preview does not queue this job again
     Style.objects.filter(pk=style.pk).update(preview=name, preview_key=key, preview_error="", preview_updated_at=timezone.now())
-    if old and old != name:
-        style.preview.storage.delete(old)
+    _delete_older(storage, style.slug, keep=name)
     return {"style": style_id, "rendered": True}
+
+
+def _delete_older(storage, slug: str, keep: str) -> None:
+    """Earlier previews of this style (found by name: a stale Style saved elsewhere may have
+    blanked the field that pointed to them)."""
+    folder = "imagegen/previews"
+    try:
+        _, files = storage.listdir(folder)
+    except (OSError, NotImplementedError):
+        return
+    for filename in files:
+        path = f"{folder}/{filename}"
+        if path != keep and filename.startswith(f"{slug}-") and len(filename) == len(slug) + 1 + 12 + len(".webp"):
+            storage.delete(path)
 
 
 def refresh_previews() -> dict[str, int]:
