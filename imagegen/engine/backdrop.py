@@ -95,8 +95,8 @@ def contact_shadow(mask: torch.Tensor, box: Box, opacity: float = 0.55) -> torch
     rows = mask[0, max(t, b - band) : b, l:r] >= 0.5
     cols = torch.nonzero(rows.any(dim=0)).flatten()
     fl, fr = (l + int(cols[0]), l + int(cols[-1]) + 1) if cols.numel() else (l, r)
-    foot = fr - fl
     cx = (fl + fr) / 2
+    foot = max(fr - fl, 0.3 * (r - l))  # a product resting on a point (a tilted beanie) still casts a pool
     ay = max(2.0, 0.045 * foot)
     wide = _soft_ellipse(width, height, cx, b - 0.25 * ay, 0.52 * foot, ay, 0.6 * ay, mask.device)
     ay2 = max(1.0, 0.012 * foot)
