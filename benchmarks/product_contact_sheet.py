@@ -1,6 +1,6 @@
 """Render docs/product-contact-sheet.png: real products through the product processors.
 
-    .venv/bin/python -m benchmarks.product_contact_sheet [--tile 240] [--zoom]
+    .venv/bin/python -m benchmarks.product_contact_sheet [--tile 300] [--work 900]
 
 Each row is one product of ../shared/datasets/products made into an opaque photo as a shop
 would upload it: composited, smaller and off-centre, on a photo of ../shared/datasets/backgrounds
@@ -8,8 +8,7 @@ or on white, with its true alpha passed as ``mask=`` (what the worker attaches a
 segmentation). Columns: that input, the cut-out (on a checkerboard), the marketplace preset,
 a colour + radial gradient background with a contact shadow, a photo background (another
 background photo as the style's reference, lightly blurred), and smart crops 1:1 and 16:9.
-``--zoom`` also writes a 1:1 pixel detail of edges and shadows next to the sheet, for looking
-at halos. Drawn products are used when ../shared is absent.
+Drawn products are used when ../shared is absent.
 """
 
 from __future__ import annotations
@@ -98,7 +97,6 @@ def main() -> None:
     parser.add_argument("--tile", type=int, default=300)
     parser.add_argument("--work", type=int, default=900, help="max size of each render (px)")
     parser.add_argument("--out", default=str(ROOT / "docs" / "product-contact-sheet.png"))
-    parser.add_argument("--zoom", action="store_true")
     args = parser.parse_args()
 
     from imagegen.engine import render
@@ -134,7 +132,6 @@ def main() -> None:
     draw = ImageDraw.Draw(sheet)
     for c, (title, *_rest) in enumerate(columns):
         draw.text((c * tile + 4, 2), title, fill="black")
-    zooms = []
     for r, (name, product, scene, scene_name) in enumerate(rows):
         image = opaque_photo(product, scene)
         y = label + r * (tile + label)
@@ -144,17 +141,11 @@ def main() -> None:
             else:
                 out = render(image, proc, params, reference=ref, max_size=args.work)
                 pil = to_pil(out)
-                if args.zoom and proc == "background" and ref is None and params.get("shadow") == "contact":
-                    box = out.info.get("product_box")
-                    zooms.append(pil)
             sheet.paste(fit(pil, tile), (c * tile, y))
         draw.text((4, y + tile + 1), f"{name} (photographed on {scene_name.removesuffix('.png')})", fill="black")
         print(name, "done", flush=True)
     sheet.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG).save(args.out, optimize=True)
     print(args.out, Path(args.out).stat().st_size, "bytes")
-    if args.zoom:
-        for i, pil in enumerate(zooms):
-            pil.save(Path(args.out).with_name(f"product-zoom-{i}.png"))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ __all__ = [
     "visible_bounds",
     "centroid",
     "require_product",
+    "is_empty",
     "largest_crop",
     "crop_box",
     "plan_crop",

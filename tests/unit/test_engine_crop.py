@@ -166,3 +166,28 @@ def test_generic_aspect_on_size_changing_processors():
     # the background processor's own aspect wins: a 16:9 frame, not a crop
     bg = render(img, "background", {"aspect": "16:9", "shadow": "none"})
     assert math.isclose(bg.width / bg.height, 16 / 9, rel_tol=0.03) and "crop" not in bg.info
+
+
+PRODUCTS = __import__("pathlib").Path(__file__).resolve().parents[3] / "shared" / "datasets" / "products"
+
+
+@pytest.mark.skipif(not PRODUCTS.is_dir(), reason="../shared/datasets/products is absent (dev/CI only)")
+@pytest.mark.parametrize("name", ["saleor-beanie-2.png", "saleor-blue-hoodie.png", "saleor-dash-force-1.png"])
+def test_crops_of_real_products_keep_them_whole(name):
+    """A real product, off-centre in a wide photo: every aspect keeps it whole when it fits."""
+    from imagegen.engine import decode, resize_to_fit
+
+    prod = resize_to_fit(decode((PRODUCTS / name).read_bytes()), 200)
+    rgb, alpha = torch.ones(3, 200, 420), torch.zeros(1, 200, 420)
+    rgb[:, :, 200:400], alpha[:, :, 200:400] = prod.rgb, prod.alpha
+    img = Image(rgb=rgb, alpha=None, mask=alpha)  # an opaque photo with the worker's mask
+    bounds = visible_bounds(alpha)
+    for ratio in RATIOS:
+        out = render(img, "crop", {"aspect": ratio})
+        box = tuple(out.info["crop"])
+        cw, ch = largest_crop(420, 200, parse_aspect(ratio))
+        assert (out.width, out.height) == (cw, ch)
+        if bounds[2] - bounds[0] <= cw and bounds[3] - bounds[1] <= ch:
+            assert contains(box, bounds) and "note" not in out.info, ratio
+        else:
+            assert "larger than" in out.info["note"], ratio

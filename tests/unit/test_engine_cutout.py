@@ -114,3 +114,18 @@ def test_edges_of_an_opaque_photo_lose_the_old_background():
     l, t, r, b = on_white.info["product_box"]
     expected = 0.5 * green[:, 0, 0] + 0.5  # half green, half the new white
     assert torch.allclose(on_white.rgb[:, t + 5, l + 20], expected, atol=0.02)
+
+
+@pytest.mark.skipif(not PRODUCTS.is_dir(), reason="../shared/datasets/products is absent (dev/CI only)")
+def test_opaque_photo_without_a_mask_is_segmented_and_an_empty_one_refused():
+    """No alpha and no attached mask: the cut-out asks the segmentation network (built-in
+    U²-Net-p). A real product photographed on white comes out with its true shape; an
+    all-white photo has nothing to cut out and says so."""
+    prod = resize_to_fit(decode((PRODUCTS / "saleor-blue-plimsolls-1.png").read_bytes()), 320)
+    photo = Image(rgb=prod.rgb * prod.alpha + (1 - prod.alpha), info={"format": "JPEG"})
+    out = render(photo, "cutout", {})
+    truth, got = prod.alpha >= 0.5, out.alpha >= 0.5
+    iou = float((truth & got).sum()) / float((truth | got).sum())
+    assert iou >= 0.9 and out.info["mask_kind"] == "segmented"
+    with pytest.raises(ProcessorError, match="No product found in this photo"):
+        render(Image(rgb=torch.ones(3, 96, 128)), "cutout", {})
