@@ -61,6 +61,9 @@ def figures(variant: Variant) -> list[tuple[str, str, str]]:
 OPTION_DEFAULTS = {"strength": 1.0, "preserve_colors": False, "preserve_product": "off", "preserve_amount": 0.75}
 
 
+PRESERVE_WORDS = {"product": "product kept", "background": "background kept"}
+
+
 def options(variant: Variant) -> str:
     """The restyle options that tell two variants of one style apart (e.g. "strength 0.8")."""
     params = variant.parameters or {}
@@ -68,12 +71,24 @@ def options(variant: Variant) -> str:
     for key, default in OPTION_DEFAULTS.items():
         if key in params and params[key] != default and not (key == "preserve_amount" and params.get("preserve_product", "off") == "off"):
             value = params[key]
-            shown.append(key.replace("_", " ") if value is True else f"{key.replace('_', ' ')} {value}")
+            if key == "preserve_product":
+                shown.append(PRESERVE_WORDS.get(value, f"preserve {value}"))
+            elif key == "preserve_colors":
+                shown.append("colours kept")
+            else:
+                shown.append(f"{key.replace('_', ' ')} {value}")
     return ", ".join(shown)
+
+
+def publication(variant: Variant) -> str:
+    """Where a ready variant stands with the storefront, in words ("" once published)."""
+    if variant.status != Variant.Status.READY or variant.is_published:
+        return ""
+    return "rejected" if variant.review == Variant.Review.REJECTED else "awaiting approval"
 
 
 def variants_panel(variants: list[Variant], original_url: str, status_url: str, title: str = "", file_name: str = "") -> str:
     """The cards of one source image, under its name (a product's front, alternate view…)."""
-    cards = [{"v": v, "figures": figures(v), "options": options(v)} for v in variants]
+    cards = [{"v": v, "figures": figures(v), "options": options(v), "publication": publication(v)} for v in variants]
     context = {"cards": cards, "original_url": original_url, "status_url": status_url, "title": title, "file_name": file_name}
     return render_to_string("imagegen/admin/variants_panel.html", context)

@@ -19,6 +19,14 @@ RESTYLE_OPTION_KEYS = ("strength", "preserve_colors", "preserve_product", "prese
 FAITHFUL_PROCESSORS = ("look", "lut", "background", "cutout", "crop")
 
 
+# Words for choices whose value alone says little to a shop admin.
+CHOICE_LABELS = {
+    ("preserve_product", "off"): "restyle everything",
+    ("preserve_product", "product"): "keep the product as it is",
+    ("preserve_product", "background"): "keep the background as it is",
+}
+
+
 def field_name(owner: str, key: str) -> str:
     return f"param__{owner}__{key}"
 
@@ -78,7 +86,7 @@ def make_field(key: str, spec: Any) -> forms.Field:
     if kind == "Choice":
         return forms.ChoiceField(
             label=label, required=False, initial=spec.default, help_text=help_text,
-            choices=[(c, c.replace("_", " ")) for c in spec.choices],
+            choices=[(c, CHOICE_LABELS.get((key, c), c.replace("_", " "))) for c in spec.choices],
         )  # fmt: skip
     if kind == "Number":
         attrs = {"step": _step(spec), "style": "width:8em"}

@@ -12,7 +12,7 @@ from django.utils.html import format_html
 
 from ..models import Variant
 from ..registry import registry
-from .display import figures, options, thumbnail
+from .display import figures, options, publication, thumbnail
 
 REVIEW_PAGE_SIZE = 24
 
@@ -190,6 +190,7 @@ class VariantAdmin(admin.ModelAdmin):
                         "width": v.width,
                         "height": v.height,
                         "figures": figures(v),
+                        "publication": publication(v),
                     }
                     for v in rows
                 }
