@@ -18,6 +18,7 @@ SUITE = {
     "e2e": ("benchmarks.bench_e2e", ["--latency-n", "20", "--batch", "100", "--rounds", "2"]),
     "processors": ("benchmarks.bench_processors", ["--repeats", "5"]),
     "style": ("benchmarks.bench_style", []),
+    "masks": ("benchmarks.bench_masks", []),
     "style-options": ("benchmarks.bench_style_options", ["--repeats", "3"]),
     "batching": ("benchmarks.bench_batching", ["--uploads", "16", "--rounds", "2"]),
     "api": ("benchmarks.bench_api", []),
