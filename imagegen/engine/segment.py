@@ -41,6 +41,7 @@ __all__ = [
 
 WEIGHTS_KIND = "segment"
 GUIDE_SIZE = 1024  # long side at which the guided filter's coefficients are computed
+MAX_SIDE = 4096  # masks of larger photos are refined at this size, then upsampled (memory)
 _EPS = 1e-3  # guided filter regulariser (intensities 0..1): edges weaker than ~0.03 are smoothed
 _EDGE_GAIN = 2.0
 
@@ -173,9 +174,18 @@ def segment(image: Image, weights: bytes | None = None) -> torch.Tensor:
     if image.alpha is not None:
         rgb = rgb * image.alpha + (1 - image.alpha)
     net = load_segmenter(weights, rgb.device)
+    h, w = rgb.shape[-2:]
     with torch.inference_mode():
         prob = probability(net, rgb[None])
-        return refine(prob, rgb)
+        if max(h, w) <= MAX_SIDE:
+            return refine(prob, rgb)
+        # A 50-megapixel upload refined at full size would hold ~2 GB of filter planes;
+        # at 4096 px the edges are already finer than any storefront shows.
+        scale = MAX_SIDE / max(h, w)
+        size = (max(1, round(h * scale)), max(1, round(w * scale)))
+        small = F.interpolate(rgb[None], size=size, mode="bilinear", antialias=True, align_corners=False)[0]
+        mask = refine(prob, small)
+        return F.interpolate(mask[None], size=(h, w), mode="bilinear", align_corners=False)[0]
 
 
 def with_mask(image: Image, mask: torch.Tensor | None) -> Image:

@@ -153,6 +153,17 @@ def test_tiny_images_get_a_mask_of_their_size(side):
     assert float(mask.min()) >= 0 and float(mask.max()) <= 1
 
 
+def test_huge_photo_is_refined_at_a_bounded_size_and_keeps_its_size(monkeypatch):
+    from imagegen.engine import segment as segment_module
+
+    monkeypatch.setattr(segment_module, "MAX_SIDE", 256)  # the same path as a 50 MP upload, cheaply
+    image, truth = _ring(640)
+    mask = segment(image)
+    assert mask.shape == (1, 640, 640)
+    assert _iou(mask, truth) >= 0.95
+    assert float(mask[0, 320, 320]) < 0.1
+
+
 def test_all_white_photo_has_no_product():
     mask = segment(Image(rgb=torch.ones(3, 400, 300)))
     assert float(mask.mean()) < 0.01
