@@ -5,6 +5,7 @@ from django.contrib.admin import helpers
 
 from ..conf import conf
 from ..models import Style
+from ..natural import natural_sorted
 from ..specs import FORMATS
 from .param_fields import FAITHFUL_PROCESSORS
 
@@ -48,7 +49,7 @@ class RestyleForm(forms.Form):
         after, each as (style, checked)."""
         chosen = {str(v) for v in (self.data.getlist("styles") if self.is_bound else [])}
         faithful, artistic = [], []
-        for style in self.fields["styles"].queryset:
+        for style in natural_sorted(self.fields["styles"].queryset, key=lambda s: s.name):
             (faithful if style.processor in FAITHFUL_PROCESSORS else artistic).append((style, str(style.pk) in chosen))
         groups = [("Product-faithful looks and backgrounds", faithful), ("Artistic styles", artistic)]
         return [(title, items) for title, items in groups if items]

@@ -9,6 +9,7 @@ from django.utils.html import format_html, format_html_join
 
 from .. import previews
 from ..models import Style, Variant
+from ..natural import natural_ordering
 from ..previews import sample_label
 from ..queue import get_queue
 from .param_fields import GENERIC, RESTYLE_OPTION_KEYS
@@ -93,6 +94,9 @@ class StyleAdmin(admin.ModelAdmin):
             parts.append(format_html('<figure style="margin:0"><img src="{}" alt="reference of {}" style="max-width:320px;border-radius:8px">'
                                      "<figcaption>Reference</figcaption></figure>", obj.reference.url, obj.name))
         return format_html('<div style="display:flex;gap:16px;align-items:flex-start">{}</div>', format_html_join("", "{}", ((p,) for p in parts)))
+
+    def get_ordering(self, request: HttpRequest):
+        return [natural_ordering(Style)]  # "Style 2" before "Style 10"
 
     def get_queryset(self, request: HttpRequest):
         current = ~Q(variants__status=Variant.Status.STALE)

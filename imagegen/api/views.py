@@ -28,6 +28,7 @@ from rest_framework.settings import api_settings
 from ..completion import complete_if_settled
 from ..conf import conf
 from ..models import Style, Variant
+from ..natural import natural_ordering
 from ..requests import request_variants
 from ..variant_requests import VariantRequest
 from .filters import variant_filterset
@@ -123,7 +124,7 @@ def _not_modified(request: Request, etag: str, modified: int) -> bool:
 # --- styles -------------------------------------------------------------------------------
 
 @extend_schema_view(
-    list=extend_schema(summary="Active styles", description="Every active style, by name.", responses={200: StyleSerializer(many=True)}),
+    list=extend_schema(summary="Active styles", description="Every active style, by name (naturally: \"Style 2\" before \"Style 10\").", responses={200: StyleSerializer(many=True)}),
     retrieve=extend_schema(
         summary="One style", description="An active style by slug.", parameters=[IF_NONE_MATCH, IF_MODIFIED_SINCE, *ETAG_HEADERS],
         responses={200: StyleSerializer, 304: OpenApiResponse(description="Not modified."), 404: ERRORS[404]},
@@ -136,6 +137,11 @@ class StyleViewSet(ConditionalRetrieveMixin, viewsets.ReadOnlyModelViewSet):
     pagination_class = None
     lookup_field = "slug"
     lookup_value_regex = "[-a-zA-Z0-9_]+"
+
+    def get_queryset(self) -> QuerySet[Style]:
+        if self.action != "list" or getattr(self, "swagger_fake_view", False):
+            return super().get_queryset()
+        return self.queryset.order_by(natural_ordering(self.queryset), "pk")  # "Style 2" before "Style 10"
 
 
 # --- variants -----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from django.db.models.fields.files import FieldFile
 from django.utils.html import format_html, format_html_join
 
 from ..models import Variant
+from ..natural import natural_sorted
 from ..prefetch import matches, ready_variant, variants_for
 from ..specs import normalise_ratio
 
@@ -56,15 +57,16 @@ def imagegen_variant(fieldfile: FieldFile | None, name: str, aspect: str | None 
 
 @register.simple_tag
 def imagegen_ready(fieldfile: FieldFile | None) -> list[Variant]:
-    """Every ready, published variant of an image, one per name (newest first), for a style
+    """Every ready, published variant of an image, one per name (the newest), for a style
     switcher: only styles an admin chose to show (Style.show_on_storefront) and processor
-    specs the host registered."""
+    specs the host registered, sorted naturally by label ("Style 2" before "Style 10")."""
     seen: dict[str, Variant] = {}
     for variant in _ready(fieldfile):
         if variant.style is not None and not variant.style.show_on_storefront:
             continue
         seen.setdefault(variant.spec_name, variant)
-    return list(seen.values())
+    # by the label a shopper reads (the style's name, else the spec's), naturally: 2 before 10
+    return natural_sorted(seen.values(), key=lambda v: v.style.name if v.style is not None else v.spec_name)
 
 
 @register.simple_tag
