@@ -51,7 +51,8 @@ class RegisteredSourceFilter(admin.SimpleListFilter):
 
 @admin.register(Variant)
 class VariantAdmin(admin.ModelAdmin):
-    list_display = ["id", "preview", "spec_name", "source_label", "status", "is_published", "review", "format", "width", "height", "updated_at"]
+    list_display = ["preview", "spec_name", "source_label", "status", "is_published", "review", "format", "updated_at"]
+    list_display_links = ["preview", "spec_name"]
     list_filter = ["status", "is_published", "review", "origin", "style", RegisteredSourceFilter, "format"]
     list_select_related = ["content_type", "style"]
     search_fields = ["spec_name", "object_id", "error"]
@@ -87,7 +88,7 @@ class VariantAdmin(admin.ModelAdmin):
         url, image = source_admin_url(obj), source_file_url(obj)
         thumb = format_html('<img src="{}" alt="" style="width:32px;height:32px;object-fit:cover;border-radius:4px;vertical-align:middle;margin-right:6px">', image) if image else ""
         name = format_html('<a href="{}">{}</a>', url, source) if url else format_html("{}", source)
-        return format_html("{}{}", thumb, name)
+        return format_html('<span style="white-space:nowrap">{}{}</span>', thumb, name)
 
     @admin.display(description="Before / after")
     def before_after(self, obj: Variant) -> str:

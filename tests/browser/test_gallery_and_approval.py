@@ -129,3 +129,18 @@ def test_style_form_gallery_picker_zoom_and_approval(live_server, page, screensh
     assert button.inner_text().strip() == "Soft pencil"
     assert button.locator("img.swatch").count() == 1
     screenshot("gallery-08-storefront-switcher")
+
+    # --- the variant admin: the source as the shop knows it, images first -------------------
+    page.goto(f"{live_server.url}/admin/imagegen/variant/")
+    row = page.locator("#result_list tbody tr").first
+    assert row.locator("td.field-source_label a").inner_text() in {str(i) for i in images}
+    assert "shop.productimage:" not in page.inner_text("#result_list")
+    filters = page.inner_text("#changelist-filter")
+    assert "Product image (image)" in filters and "content type" not in filters.lower()
+    screenshot("gallery-09-variant-list")
+    approved = Variant.objects.filter(style=soft).first()
+    page.goto(f"{live_server.url}/admin/imagegen/variant/{approved.pk}/change/")
+    first_row = page.locator("fieldset").first.locator(".form-row").first
+    assert "field-before_after" in first_row.get_attribute("class")
+    assert not page.is_visible("text=Spec hash")  # technical details stay folded away
+    screenshot("gallery-10-variant-detail")
