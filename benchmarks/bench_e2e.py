@@ -1,6 +1,9 @@
 """End to end: save() → ready variant with a real worker on real Redis.
 
 - latency: median time from ProductImage.save() to a ready "sketch" variant (N uploads, one at a time);
+- product masks: the first job of an opaque upload segments it (``mask_ms`` in the variant's
+  timings); a second variant of the same photo (a cut-out requested afterwards) reads the
+  stored mask instead (``mask_cached``) and its save→ready time is measured too;
 - throughput: variants/s for a batch of uploads, imagegen's worker vs rq's stock forking
   worker running the same job, side by side in one run: ``--rounds`` rounds, the two workers
   alternating, the median of the rounds.
@@ -53,6 +56,33 @@ def wait_ready(ids: set[str], timeout: float = 600) -> None:
     raise TimeoutError("variants did not finish")
 
 
+def second_variants(product, n: int) -> dict:
+    """The latency uploads' masks (computed by their first job), then one cut-out requested
+    for each: its job must find the stored mask."""
+    from imagegen import request_variants
+    from imagegen.models import Style, Variant
+    from shop.catalogue.models import ProductImage
+
+    first = [v.timings.get("mask_ms") for v in Variant.objects.filter(spec_name="sketch") if v.timings.get("mask_cached") is False]
+    style, _ = Style.objects.get_or_create(slug="bench-cutout", defaults={"name": "Cut-out", "processor": "cutout"})
+    images = list(ProductImage.objects.filter(product=product).order_by("-pk")[:n])
+    seconds, cached, mask_ms = [], [], []
+    for image in images:
+        t0 = time.perf_counter()
+        (variant,) = request_variants(image, "image", [style])
+        wait_ready({str(image.pk)})
+        seconds.append(time.perf_counter() - t0)
+        variant.refresh_from_db()
+        cached.append(bool(variant.timings.get("mask_cached")))
+        mask_ms.append(variant.timings.get("mask_ms", 0))
+    return {
+        "first_job_mask_ms_median": median(first) if first else None,
+        "second_variant_s_median": median(seconds) if seconds else None,
+        "second_variant_mask_ms_median": median(mask_ms) if mask_ms else None,
+        "second_variant_used_stored_mask": f"{sum(cached)}/{len(cached)}",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--latency-n", type=int, default=20)
@@ -86,6 +116,7 @@ def main() -> None:
         wait_ready({str(image.pk)})
         latencies.append(time.perf_counter() - t0)
     results["latency_s"] = {"median": median(latencies), "min": min(latencies), "max": max(latencies), "n": len(latencies)}
+    results["masks"] = second_variants(product, args.latency_n)
 
     # Throughput: a batch, imagegen worker vs stock forking rqworker, same job.
     def batch(seed0: int) -> float:
@@ -117,10 +148,20 @@ def main() -> None:
 | measure | imagegen worker | stock `rqworker` (forks per job) | ratio |
 |---|---|---|---|
 | save() → ready, median of {lat['n']} | {lat['median'] * 1000:.0f} ms (min {lat['min'] * 1000:.0f}, max {lat['max'] * 1000:.0f}) | | |
+| product mask in an upload's first job (segmentation), median | {_ms(results['masks']['first_job_mask_ms_median'])} | | |
+| a second variant of the same photo (cut-out) save→ready, median; its mask read from storage in {results['masks']['second_variant_used_stored_mask']} jobs | {_s_ms(results['masks']['second_variant_s_median'])} (mask {_ms(results['masks']['second_variant_mask_ms_median'])}) | | |
 | {args.batch} uploads, variants/s, median of {args.rounds} rounds | {thr['imagegen_worker']:.2f} | {thr['rqworker']:.2f} | {results['ratio_imagegen_vs_rqworker']:.2f}× |
 """,
     )
     print(path.read_text())
+
+
+def _ms(value) -> str:
+    return "n/a" if value is None else f"{value:.0f} ms"
+
+
+def _s_ms(value) -> str:
+    return "n/a" if value is None else f"{value * 1000:.0f} ms"
 
 
 if __name__ == "__main__":
