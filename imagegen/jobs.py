@@ -60,12 +60,13 @@ def _process_pending(content_type_id: int, object_id: str, field_name: str, sour
     batch_size = batch_size_for(engine)
     if batch_size > 1:
         sources += borrow(own, engine, batch_size, summary)
-    attach_masks(sources, engine, summary)  # once per content hash, stored (product_masks.py)
 
     references: dict[int, bytes] = {}
-    _prepare_batches(engine, sources, references, batch_size)
     rendered: set[int] = set()
     try:
+        # inside the time limit's hand-back: segmenting a large photo on a CPU takes a while
+        attach_masks(sources, engine, summary)  # once per content hash, stored (product_masks.py)
+        _prepare_batches(engine, sources, references, batch_size)
         _render_all(engine, sources, references, summary, rendered)
     except JobTimeoutException:
         hand_back_on_time_limit(sources, rendered)
