@@ -42,6 +42,11 @@ class Style(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def reference_is_image(self) -> bool:
+        """A photo or picture (shown beside the preview), not a .cube LUT or weights file."""
+        return bool(self.reference) and self.reference.name.lower().endswith((".png", ".jpg", ".jpeg", ".webp", ".gif", ".avif"))
+
 
 class VariantQuerySet(models.QuerySet):
     def for_object(self, obj: models.Model, field_name: str | None = None) -> VariantQuerySet:

@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
+from ..conf import conf
 from ..models import Variant
 from ..prefetch import prefetch_variants, variants_for
 from ..product_styles import CUTOUT, MARKETPLACE, MARKETPLACE_SIZE, ensure_product_styles
@@ -113,7 +114,8 @@ class ImagegenSourceAdmin:
             self.message_user(
                 request,
                 f"Queued {created} new variant(s) for {images} image(s) on {form.queue}"
-                + (f"; {existing} identical variant(s) already existed." if existing else "."),
+                + (f"; {existing} identical variant(s) already existed." if existing else ".")
+                + ("" if conf.PUBLISH_REQUESTS else " New ones reach the storefront once approved (Variants › Awaiting approval)."),
                 messages.SUCCESS,
             )
             return None

@@ -89,11 +89,15 @@ class StyleAdmin(admin.ModelAdmin):
             parts.append(format_html('<p style="color:#ba2121">The preview could not be rendered: {}</p>', obj.preview_error))
         else:
             parts.append(format_html("<p>Rendering a preview on {}… reload in a few seconds.</p>", sample_label()))
-        name = obj.reference.name.lower() if obj.reference else ""
-        if name.endswith((".png", ".jpg", ".jpeg", ".webp", ".gif", ".avif")):
+        if obj.reference_is_image:
             parts.append(format_html('<figure style="margin:0"><img src="{}" alt="reference of {}" style="max-width:320px;border-radius:8px">'
                                      "<figcaption>Reference</figcaption></figure>", obj.reference.url, obj.name))
         return format_html('<div style="display:flex;gap:16px;align-items:flex-start">{}</div>', format_html_join("", "{}", ((p,) for p in parts)))
+
+    def save_model(self, request: HttpRequest, obj: Style, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        # The preview job is queued by the save itself (imagegen.previews); say where it shows.
+        self.message_user(request, f"A preview of “{obj.name}” is being rendered on {sample_label()}; it shows in the list within seconds.", messages.INFO)
 
     def get_ordering(self, request: HttpRequest):
         return [natural_ordering(Style)]  # "Style 2" before "Style 10"

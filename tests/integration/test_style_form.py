@@ -117,3 +117,19 @@ def test_an_unknown_parameter_gets_the_same_message_everywhere(admin_client, red
         registry.unregister(source.id)
         imagegen.register("imagegen_testapp.Banner", "picture", specs=[VariantSpec("thumb", processor="sketch", format="png", size=32)])
     assert any(LOOK_UNKNOWN in m for m in messages), messages
+
+
+def test_every_param_type_gets_a_fitting_widget():
+    from imagegen.admin.param_fields import make_field
+    from imagegen.engine.processors.base import Choice, Flag, Number, Param
+
+    assert make_field("n", Number(default=2, minimum=1, maximum=8, integer=True)).widget.attrs == {"step": "1", "style": "width:8em", "min": "1", "max": "8"}
+    assert make_field("c", Choice(default="a", choices=("a", "b"))).choices == [("a", "a"), ("b", "b")]
+    assert make_field("f", Flag(default=True)).initial is True
+    assert make_field("x", Param(default=None)).widget.input_type == "text"  # a type the form does not know
+    try:
+        from imagegen.engine.processors.base import Color
+    except ImportError:
+        return
+    color = make_field("background", Color(default="#ffffff"))
+    assert color.widget.input_type == "color" and color.initial == "#ffffff"
