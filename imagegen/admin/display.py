@@ -49,7 +49,10 @@ def figures(variant: Variant) -> list[tuple[str, str, str]]:
             plain = _plain(key, float(value))
             if plain:
                 rows.append(plain)
-    timings = {k: v for k, v in (variant.timings or {}).items() if isinstance(v, (int, float))}
+    timings = {k: v for k, v in (variant.timings or {}).items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    if "mask_cached" in (variant.timings or {}):  # product_masks.py: found once per photo, then reused
+        cached, spent = variant.timings["mask_cached"], timings.get("mask_ms", 0)
+        rows.append(("product mask", "stored, reused" if cached else f"found ({spent} ms)", f"mask_cached = {cached}, mask_ms = {spent}"))
     total = sum(timings.values())
     if total:
         raw = ", ".join(f"{k} {v}" for k, v in timings.items())
@@ -58,7 +61,7 @@ def figures(variant: Variant) -> list[tuple[str, str, str]]:
 
 
 # Restyle options with their defaults: a card names only those that differ.
-OPTION_DEFAULTS = {"strength": 1.0, "preserve_colors": False, "preserve_product": "off", "preserve_amount": 0.75}
+OPTION_DEFAULTS = {"strength": 1.0, "preserve_colors": False, "preserve_product": "off", "preserve_amount": 0.75, "aspect": None}
 
 
 PRESERVE_WORDS = {"product": "product kept", "background": "background kept"}

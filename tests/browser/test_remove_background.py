@@ -53,6 +53,8 @@ def test_remove_background_in_the_admin_shows_the_cutout_on_a_checkerboard(live_
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=after.element_handle())
     corner, centre = after.evaluate(ALPHA_PROBE)
     assert corner == 0 and centre == 255, (corner, centre)
+    # the upload's sketch job found the product; the cut-out reused the stored mask
+    assert "product mask" in card.inner_text() and "stored, reused" in card.inner_text()
 
     # slide to see (almost) the whole cut-out, then look at it
     card.locator("input[type=range]").fill("5")
