@@ -83,6 +83,9 @@ DEFAULTS: dict[str, Any] = {
     # Attribute path from a source instance to its category, for category-conditional GANs
     # (e.g. "product.category.slug"); None: the GAN is unconditional.
     "TRAINING_LABEL": None,
+    # imagegen_train segment: a folder of background photos the transparent products are
+    # composited on (None: the reference images of look/background styles, else procedural).
+    "SEGMENT_BACKGROUNDS": None,
     # Seconds a training job may run on the imagegen-train queue.
     "TRAINING_JOB_TIMEOUT": 24 * 3600,
     # Generated images closer than this to a training image (RMS pixel difference of 32x32

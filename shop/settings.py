@@ -153,6 +153,9 @@ IMAGEGEN = {
     "WEBHOOK_ALLOWED_HOSTS": [h for h in os.environ.get("IMAGEGEN_WEBHOOK_ALLOWED_HOSTS", "").split(",") if h],
     # imagegen_train gan --conditional: a product image's category (docs/models.md).
     "TRAINING_LABEL": "product.category.slug",
+    # imagegen_train segment composites the transparent products on these photos (docs/models.md)
+    "SEGMENT_BACKGROUNDS": os.environ.get("IMAGEGEN_SEGMENT_BACKGROUNDS")
+    or (str(BASE_DIR.parent / "shared" / "datasets" / "backgrounds") if (BASE_DIR.parent / "shared" / "datasets" / "backgrounds").is_dir() else None),
 }
 
 # REST API: token (Authorization: Token ...) and session auth; OpenAPI schema by drf-spectacular,

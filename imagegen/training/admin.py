@@ -68,6 +68,10 @@ class TrainingRunAdmin(admin.ModelAdmin):
     @admin.display(description="Key figure")
     def headline(self, obj: TrainingRun) -> str:
         m = obj.metrics or {}
+        if obj.kind == TrainingRun.Kind.SEGMENT and m:
+            from .segmentation import segment_headline
+
+            return segment_headline(m)
         if obj.kind == TrainingRun.Kind.ENHANCE and "gan" in m:
             return f"PSNR-Y {m['gan']['psnr_y']:.2f} dB (bicubic {m['bicubic']['psnr_y']:.2f})"
         if "kid" in m:
@@ -83,7 +87,10 @@ class TrainingRunAdmin(admin.ModelAdmin):
     def sample_grid(self, obj: TrainingRun) -> str:
         if not obj.samples:
             return "No samples yet (written with each checkpoint)."
-        caption = "input, bicubic, GAN, original" if obj.kind == TrainingRun.Kind.ENHANCE else "fixed noise, the same at every checkpoint"
+        caption = {
+            TrainingRun.Kind.ENHANCE: "input, bicubic, GAN, original",
+            TrainingRun.Kind.SEGMENT: "input, built-in mask, fine-tuned mask, truth (fixed compositions)",
+        }.get(obj.kind, "fixed noise, the same at every checkpoint")
         return format_html('<img src="{}" alt="samples" style="max-width:640px;image-rendering:pixelated"><br><small>{}</small>', obj.samples.url, caption)
 
     @admin.display(description="Figures")
@@ -91,6 +98,10 @@ class TrainingRunAdmin(admin.ModelAdmin):
         m = obj.metrics or {}
         if not m:
             return f"Not evaluated yet: python manage.py imagegen_evaluate {obj.kind} --run {obj.pk}"
+        if obj.kind == TrainingRun.Kind.SEGMENT:
+            from .segmentation import segment_figures_html
+
+            return segment_figures_html(m)
         if obj.kind == TrainingRun.Kind.ENHANCE:
             # format_html escapes its arguments into SafeStrings first, so "{:.2f}" in the template
             # would fail on them (and Django's readonly field hides the ValueError): format here

@@ -41,7 +41,11 @@ def evaluate_run(run: TrainingRun, *, samples: int = 256, device: str | None = N
         raise ValueError(f"Training run #{run.pk} has no checkpoint yet.")
     data = load_data(run)
     trainer = load_trainer(run, data, device=device)
-    if run.kind == TrainingRun.Kind.GAN:
+    if run.kind == TrainingRun.Kind.SEGMENT:
+        from .segmentation import evaluate_segment
+
+        figures = evaluate_segment(trainer, data)
+    elif run.kind == TrainingRun.Kind.GAN:
         figures = evaluate_gan(trainer, data, samples=samples, memorisation_threshold=conf.MEMORISATION_THRESHOLD)
     else:
         figures = evaluate_enhance(trainer, data)
@@ -53,6 +57,10 @@ def evaluate_run(run: TrainingRun, *, samples: int = 256, device: str | None = N
 
 def format_table(kind: str, figures: dict[str, Any]) -> str:
     """The figures as a plain-text table for the terminal."""
+    if kind == TrainingRun.Kind.SEGMENT:
+        from .segmentation import format_segment_table
+
+        return format_segment_table(figures)
     if kind == TrainingRun.Kind.ENHANCE:
         head = f"{'method':<10}{'PSNR-Y dB':>11}{'SSIM-Y':>9}{'PSNR-RGB dB':>13}{'SSIM-RGB':>10}"
         lines = [

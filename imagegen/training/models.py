@@ -29,6 +29,7 @@ class TrainingRun(models.Model):
     class Kind(models.TextChoices):
         GAN = "gan", _("Product GAN (generate)")
         ENHANCE = "enhance", _("4x enhancement GAN")
+        SEGMENT = "segment", _("Product segmentation (cut-outs)")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")

@@ -4,7 +4,8 @@
 engine's trainer, resumes from the run's checkpoint if it has one, trains to
 ``total_steps`` writing progress to the row and checkpoints to storage, then exports the
 weights and a sample grid. An enhancement run also publishes its weights as the
-``enhance-4x`` style, which is how the "enhance" processor receives them.
+``enhance-4x`` style, which is how the "enhance" processor receives them; a segmentation run
+publishes its weights as the ``cutout`` style (segmentation.py), which the product masks use.
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["make_config", "create_run", "execute", "load_trainer", "publish_enhance_style", "ENHANCE_STYLE", "RunBusy"]
 
 ENHANCE_STYLE = "enhance-4x"
-DEFAULT_STEPS = {"gan": 5000, "enhance": 5000}
+DEFAULT_STEPS = {"gan": 5000, "enhance": 5000, "segment": 600}  # segment: engine.training.segment.DEFAULT_STEPS
 # A running run whose row has not moved for this long is taken to be dead (killed process).
 STALE_AFTER = timedelta(minutes=10)
 
@@ -52,16 +53,23 @@ def make_config(kind: str, *, size: int | None = None, batch: int | None = None,
         return asdict(GanConfig.from_preset(preset, size=size or 64, seed=seed, conditional=conditional, **values))
     if kind == TrainingRun.Kind.ENHANCE:
         return asdict(EnhanceConfig(size=size or 64, seed=seed, **values))
-    raise ValueError(f"Unknown training kind {kind!r}; use 'gan' or 'enhance'.")
+    if kind == TrainingRun.Kind.SEGMENT:
+        from ..engine.training.segment import SegmentConfig
+
+        return asdict(SegmentConfig(seed=seed, **({"size": size} if size else {}), **values))
+    raise ValueError(f"Unknown training kind {kind!r}; use 'gan', 'enhance' or 'segment'.")
 
 
 def create_run(kind: str, config: dict[str, Any], *, steps: int, device: str = "auto", holdout: float = 0.2,
-               min_side: int | None = None, background: tuple[int, int, int] | None = None) -> TrainingRun:
+               min_side: int | None = None, background: tuple[int, int, int] | None = None,
+               backgrounds: str | None = None) -> TrainingRun:
     options = {
         "holdout": holdout,
         "min_side": min_side if min_side is not None else _default_min_side(kind, config),
         "background": list(background or conf.BACKGROUND),
     }
+    if backgrounds:
+        options["backgrounds"] = backgrounds  # segment: folder of background photos
     return TrainingRun.objects.create(
         kind=kind, config=config, seed=config["seed"], total_steps=steps, device=device or "auto", dataset={"options": options}
     )
@@ -69,6 +77,8 @@ def create_run(kind: str, config: dict[str, Any], *, steps: int, device: str = "
 
 def _default_min_side(kind: str, config: dict[str, Any]) -> int:
     # An image smaller than the model's resolution would only be upscaled into blur.
+    if kind == TrainingRun.Kind.SEGMENT:
+        return 64  # products are scaled to any share of the frame; below 64 px there is no edge left to learn
     return int(config["size"] if kind == TrainingRun.Kind.GAN else config["image_size"] // 2)
 
 
@@ -76,8 +86,10 @@ def _engine_config(run: TrainingRun):
     from ..engine.training.base import config_from_dict
     from ..engine.training.enhance import EnhanceConfig
     from ..engine.training.gan import GanConfig
+    from ..engine.training.segment import SegmentConfig
 
-    return config_from_dict(GanConfig if run.kind == TrainingRun.Kind.GAN else EnhanceConfig, run.config)
+    cls = {TrainingRun.Kind.GAN: GanConfig, TrainingRun.Kind.SEGMENT: SegmentConfig}.get(run.kind, EnhanceConfig)
+    return config_from_dict(cls, run.config)
 
 
 def load_data(run: TrainingRun):
@@ -85,6 +97,12 @@ def load_data(run: TrainingRun):
 
     config = _engine_config(run)
     options = run.dataset.get("options", {})
+    if run.kind == TrainingRun.Kind.SEGMENT:
+        from .segmentation import load_segment_catalogue
+
+        return load_segment_catalogue(
+            holdout=float(options.get("holdout", 0.2)), min_side=int(options.get("min_side", 64)), backgrounds=options.get("backgrounds")
+        )
     size = config.size if run.kind == TrainingRun.Kind.GAN else config.image_size
     return load_catalogue(
         size=size,
@@ -101,8 +119,9 @@ def load_trainer(run: TrainingRun, data, *, device: str | None = None, checkpoin
     from ..engine.training.base import load_checkpoint
     from ..engine.training.enhance import EnhanceTrainer
     from ..engine.training.gan import GanTrainer
+    from ..engine.training.segment import SegmentTrainer
 
-    cls = GanTrainer if run.kind == TrainingRun.Kind.GAN else EnhanceTrainer
+    cls = {TrainingRun.Kind.GAN: GanTrainer, TrainingRun.Kind.SEGMENT: SegmentTrainer}.get(run.kind, EnhanceTrainer)
     trainer = cls(_engine_config(run), data.train(), device=device or run.device or "auto")
     if checkpoint and run.checkpoint:
         with run.checkpoint.open("rb") as stream:
@@ -168,6 +187,9 @@ def _train(run: TrainingRun, progress: ProgressFn | None, checkpoint_every: int 
     data = load_data(run)
     trainer = load_trainer(run, data)
     split = {"train": len(data.train()), "held_out": len(data.held_out()), "labels": data.label_names}
+    if run.kind == TrainingRun.Kind.SEGMENT:
+        split["backgrounds"] = data.background_names
+        split["background_origin"] = data.background_origin
     previous = run.dataset.get("train_hashes")
     now_hashes = sorted(data.train().hashes)
     dataset = {
@@ -228,6 +250,10 @@ def _train(run: TrainingRun, progress: ProgressFn | None, checkpoint_every: int 
     run.refresh_from_db()
     if run.kind == TrainingRun.Kind.ENHANCE:
         publish_enhance_style(run)
+    elif run.kind == TrainingRun.Kind.SEGMENT:
+        from .segmentation import publish_cutout_style
+
+        publish_cutout_style(run)
     return run
 
 

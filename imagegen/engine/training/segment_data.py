@@ -87,6 +87,7 @@ class SegmentData:
     backgrounds: list[torch.Tensor] = field(default_factory=list)
     background_names: list[str] = field(default_factory=list)
     label_names: list[str] = field(default_factory=list)  # the Trainer base checks it on resume
+    background_origin: str = ""  # where the photos came from, for the report
 
     def __len__(self) -> int:
         return len(self.products)
@@ -102,6 +103,7 @@ class SegmentData:
             self.backgrounds,
             self.background_names,
             self.label_names,
+            self.background_origin,
         )
 
     def train(self) -> SegmentData:

@@ -1,4 +1,4 @@
-"""python manage.py imagegen_evaluate {gan,enhance} [--run ID] [--samples N] [--device]
+"""python manage.py imagegen_evaluate {gan,enhance,segment} [RUN] [--run ID] [--samples N] [--device]
 
 Figures on the held-out split, saved on the TrainingRun and printed as a table."""
 from __future__ import annotations
@@ -12,16 +12,18 @@ from imagegen.training.models import TrainingRun
 
 
 class Command(BaseCommand):
-    help = "Evaluate a training run on the held-out images (enhance: PSNR/SSIM vs bicubic and Lanczos; gan: KID, Frechet, SWD, precision/recall, D accuracy, memorisation)."
+    help = "Evaluate a training run on the held-out images (enhance: PSNR/SSIM vs bicubic and Lanczos; gan: KID, Frechet, SWD, precision/recall, D accuracy, memorisation; segment: IoU and alpha MAE on white and on photos, built-in vs fine-tuned)."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("kind", choices=[k.value for k in TrainingRun.Kind])
+        parser.add_argument("run_id", nargs="?", type=int, metavar="RUN", help="Run id (same as --run).")
         parser.add_argument("--run", type=int, help="Run id (default: the latest run of this kind with a checkpoint).")
         parser.add_argument("--samples", type=int, default=256, help="GAN: images to generate for the figures (default 256).")
         parser.add_argument("--device", default=None, help="auto, cpu, cuda ... (default: the run's device).")
         parser.add_argument("--json", action="store_true", help="Print the figures as JSON instead of a table.")
 
-    def handle(self, *args, kind, run, samples, device, json: bool = False, **opts) -> None:
+    def handle(self, *args, kind, run, samples, device, json: bool = False, run_id=None, **opts) -> None:
+        run = run or run_id
         try:
             training_run = TrainingRun.objects.get(pk=run, kind=kind) if run else latest_evaluable(kind)
         except (TrainingRun.DoesNotExist, LookupError) as exc:

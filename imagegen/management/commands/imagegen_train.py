@@ -1,4 +1,4 @@
-"""python manage.py imagegen_train {gan,enhance} [--size --steps --batch --device --resume --seed]
+"""python manage.py imagegen_train {gan,enhance,segment} [--size --steps --batch --device --resume --seed]
 
 Trains on every image of the registered sources (see docs/models.md). Inline by default, with
 a progress bar; ``--queue`` puts the run on the imagegen-train queue for a (GPU) worker.
@@ -14,13 +14,15 @@ from imagegen.training.runner import DEFAULT_STEPS, RunBusy, create_run, execute
 
 
 class Command(BaseCommand):
-    help = "Train the product GAN ('gan') or the 4x enhancement GAN ('enhance') on the catalogue's images."
+    help = ("Train the product GAN ('gan') or the 4x enhancement GAN ('enhance') on the catalogue's images, or fine-tune the "
+            "product segmenter ('segment') on its transparent product photos.")
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("kind", choices=[k.value for k in TrainingRun.Kind])
-        parser.add_argument("--size", type=int, help="GAN: image size 32, 64 or 128 (default 64). enhance: crop size (default 64).")
+        parser.add_argument("--size", type=int, help="GAN: image size 32, 64 or 128 (default 64). enhance: crop size (default 64). "
+                            "segment: training resolution, a multiple of 32 (default 224).")
         parser.add_argument("--steps", type=int, help=f"Total steps (default {DEFAULT_STEPS['gan']}); with --resume, the new total.")
-        parser.add_argument("--batch", type=int, help="Batch size (default 32 for gan, 16 for enhance).")
+        parser.add_argument("--batch", type=int, help="Batch size (default 32 for gan, 16 for enhance, 4 for segment).")
         parser.add_argument("--device", default="auto", help="auto (CUDA with bf16 if present, else CPU), cpu, cuda, cuda:1 ...")
         parser.add_argument("--seed", type=int, default=0, help="Random seed: the same seed and data give the same run.")
         parser.add_argument("--resume", nargs="?", const="latest", metavar="RUN_ID",
@@ -30,6 +32,10 @@ class Command(BaseCommand):
         parser.add_argument("--conditional", action="store_true", help="GAN: condition on the category (IMAGEGEN['TRAINING_LABEL']).")
         parser.add_argument("--image-size", type=int, help="enhance: side the catalogue images are prepared at (default 256).")
         parser.add_argument("--base-channels", type=int, help="GAN: width of the networks (default 64).")
+        parser.add_argument("--backgrounds", metavar="DIR",
+                            help="segment: folder of background photos (default IMAGEGEN['SEGMENT_BACKGROUNDS'], then the look/background "
+                            "styles' reference images, then procedural backgrounds only).")
+        parser.add_argument("--lr", type=float, help="segment: Adam's learning rate (default 1e-4).")
         parser.add_argument("--holdout", type=float, default=0.2, help="Share of images held out for evaluation (default 0.2).")
         parser.add_argument("--log-every", type=int, help="Steps per loss-history point and progress update (default 10).")
         parser.add_argument("--checkpoint-every", type=int, help="Steps between checkpoints (default a tenth of the run, at least 100).")
@@ -68,6 +74,8 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Run #{run.pk} done: {run.step} steps{rate}; checkpoint {run.checkpoint.name}, weights {run.weights.name}."))
         if kind == TrainingRun.Kind.ENHANCE:
             self.stdout.write("Published as the 'enhance-4x' style: use it on low-resolution images (processor 'enhance').")
+        if kind == TrainingRun.Kind.SEGMENT:
+            self.stdout.write("Published as the reference file of the 'cutout' style: new product masks use the fine-tuned network.")
         self.stdout.write(f"Evaluate with: python manage.py imagegen_evaluate {kind} --run {run.pk}")
 
     def _describe(self, run: TrainingRun) -> str:
@@ -80,8 +88,12 @@ class Command(BaseCommand):
         extra = {"log_every": opts["log_every"]}
         if kind == TrainingRun.Kind.GAN:
             extra["base_channels"] = opts["base_channels"]
+        elif kind == TrainingRun.Kind.SEGMENT:
+            extra["lr"] = opts["lr"]
         else:
             extra["image_size"] = opts["image_size"]
+        if opts["backgrounds"] and kind != TrainingRun.Kind.SEGMENT:
+            raise CommandError("--backgrounds is for segment runs only.")
         try:
             config = make_config(kind, size=opts["size"], batch=opts["batch"], seed=opts["seed"], preset=opts["preset"],
                                  conditional=opts["conditional"], **extra)
@@ -92,7 +104,7 @@ class Command(BaseCommand):
         steps = opts["steps"] or DEFAULT_STEPS[kind]
         if steps < 1:
             raise CommandError("--steps must be at least 1.")
-        return create_run(kind, config, steps=steps, device=opts["device"], holdout=opts["holdout"])
+        return create_run(kind, config, steps=steps, device=opts["device"], holdout=opts["holdout"], backgrounds=opts["backgrounds"])
 
     def _resume(self, kind: str, opts) -> TrainingRun:
         runs = TrainingRun.objects.filter(kind=kind)
