@@ -146,12 +146,12 @@ def test_marketplace_preset_is_exact():
             assert u8[:, y, x].tolist() == [255, 255, 255], name
         border = torch.cat([u8[:, :20].flatten(1), u8[:, -20:].flatten(1), u8[:, :, :20].flatten(1), u8[:, :, -20:].flatten(1)], 1)
         assert bool((border == 255).all()), name  # a pure white frame all around
-        box = product_bounds((u8 < 250).any(dim=0, keepdim=True).float())  # measured on the output
+        box = product_bounds((u8 < 230).any(dim=0, keepdim=True).float())  # measured on the output: 10% off white
         fill = max(box[2] - box[0], box[3] - box[1]) / out.width
         assert fill == pytest.approx(0.85, abs=0.02), name
         fills.append(fill)
         assert "note" not in out.info
-    assert max(fills) - min(fills) < 0.02  # the grid looks uniform
+    assert max(fills) - min(fills) < 0.01  # the grid looks uniform
 
 
 def test_min_size_enlarges_the_product_at_most_to_the_photo_size():
@@ -187,3 +187,14 @@ def test_no_product_tiny_and_bad_parameters():
     ):
         with pytest.raises(ParameterError, match=words):
             validate("background", params)
+
+
+def test_faint_fringes_are_kept_but_not_framed():
+    """A baked-in faint shadow under the product: pasted (nothing cut), but the product is
+    framed by its solid pixels, so products with and without one are framed alike."""
+    src = drawn()  # solid 20 x 40 at (30, 10)
+    src.alpha[:, 50, 30:50] = 0.1  # a faint row under it
+    out = render(src, "background", {**NO_SHADOW, "aspect": "1:1", "fill": 0.5, "color": "#000000"})
+    l, t, r, b = placed(out)
+    assert (r - l, b - t) == (20, 40) and out.width == 80  # framed by the solid part
+    assert torch.allclose(out.rgb[:, b, l:r], 0.1 * src.rgb[:, 50, 30:50], atol=1e-6)  # the fringe is there

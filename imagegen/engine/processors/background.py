@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import backdrop
-from ..framing import frame_size, parse_aspect, require_product
+from ..framing import Box, frame_size, parse_aspect, product_bounds, require_product
 from ..edges import decontaminate
 from ..io import Image
 from ..masks import MASK_ALPHA
@@ -41,6 +41,7 @@ from .cutout import find_product
 __all__ = ["BackgroundProcessor", "MAX_FRAME"]
 
 MAX_FRAME = 8192  # px, frame's long side; beyond it the product is scaled down (memory)
+_SOLID = 0.25  # alpha from which a pixel counts for the product's framed box
 
 
 class BackgroundProcessor(Processor):
@@ -62,15 +63,16 @@ class BackgroundProcessor(Processor):
 
     def process(self, image: Image, params: dict[str, Any], reference: bytes | None) -> Image:
         mask, kind = find_product(image)
-        l, t, r, b = require_product(mask)
+        vl, vt, vr, vb = require_product(mask)  # everything visible: pasted, never cut
+        l, t, r, b = _solid_box(mask, (vl, vt, vr, vb))  # what the eye sees as the product: framed
         rgb = image.rgb.float() if kind == MASK_ALPHA else decontaminate(image.rgb.float(), mask)  # no halo
-        rgb, alpha = rgb[:, t:b, l:r], mask[:, t:b, l:r]
+        rgb, alpha = rgb[:, vt:vb, vl:vr], mask[:, vt:vb, vl:vr]
         bw, bh = r - l, b - t
         fill = float(params["fill"])
         ratio = parse_aspect(params["aspect"], image.width, image.height)
         fw, fh = frame_size(bw, bh, ratio, fill)
         wanted = int(params["min_size"])
-        target = None
+        target, s = None, 1.0
         if max(fw, fh) > MAX_FRAME:  # a tiny fill of a huge product: scale down, not run out of memory
             target = MAX_FRAME
         elif wanted and max(fw, fh) < wanted and max(fw, fh) < max(image.width, image.height):
@@ -78,7 +80,7 @@ class BackgroundProcessor(Processor):
         if target is not None:
             s = target / max(fw, fh)
             bw, bh = max(1, round(bw * s)), max(1, round(bh * s))
-            rgb, alpha = _resample(rgb, alpha, bh, bw)
+            rgb, alpha = _resample(rgb, alpha, max(1, round((vb - vt) * s)), max(1, round((vr - vl) * s)))
             fw, fh = frame_size(bw, bh, ratio, fill)
             if max(fw, fh) < target:  # the product's size was rounded down: the frame still reaches it
                 fw, fh = (target, max(fh, round(target / ratio))) if fw >= fh else (max(fw, round(target * ratio)), target)
@@ -89,8 +91,14 @@ class BackgroundProcessor(Processor):
         else:
             y0 = (fh - bh) // 2
         box = (x0, y0, x0 + bw, y0 + bh)
+        # the visible window around the framed box (faint edges), clipped to the frame
+        wx, wy = x0 - round((l - vl) * s), y0 - round((t - vt) * s)
+        cx0, cy0 = max(0, wx), max(0, wy)
+        cx1, cy1 = min(fw, wx + alpha.shape[-1]), min(fh, wy + alpha.shape[-2])
+        rgb = rgb[:, cy0 - wy : cy1 - wy, cx0 - wx : cx1 - wx]
+        alpha = alpha[:, cy0 - wy : cy1 - wy, cx0 - wx : cx1 - wx]
         placed = torch.zeros(1, fh, fw, device=rgb.device)
-        placed[:, y0 : y0 + bh, x0 : x0 + bw] = alpha
+        placed[:, cy0:cy1, cx0:cx1] = alpha
 
         device = rgb.device
         color = color_rgb(params["color"])
@@ -106,12 +114,12 @@ class BackgroundProcessor(Processor):
             back = back * (1 - backdrop.drop_shadow(placed, box))
 
         # composite with the soft mask; where alpha is 1 this is the product's pixel exactly
-        window = back[:, y0 : y0 + bh, x0 : x0 + bw]
-        back[:, y0 : y0 + bh, x0 : x0 + bw] = torch.where(alpha >= 1, rgb, rgb * alpha + window * (1 - alpha))
+        window = back[:, cy0:cy1, cx0:cx1]
+        back[:, cy0:cy1, cx0:cx1] = torch.where(alpha >= 1, rgb, rgb * alpha + window * (1 - alpha))
         info = {**image.info, "mask_kind": kind, "frame": [fw, fh], "product_box": list(box)}
         info["fill"] = round(max(bw / fw, bh / fh), 4)
         if target is not None and target != MAX_FRAME:
-            info["scaled"] = round(bw / (r - l), 4)
+            info["scaled"] = round(s, 4)
         if wanted and max(fw, fh) < wanted:
             note = (
                 f"the photo is too small for a {wanted} px frame: the frame is {fw}x{fh} px (the product is "
@@ -119,6 +127,17 @@ class BackgroundProcessor(Processor):
             )
             info["note"] = f"{info['note']}; {note}" if info.get("note") else note
         return Image(rgb=back.clamp(0, 1), alpha=None, info=info, mask=placed)
+
+
+def _solid_box(mask: torch.Tensor, visible: Box) -> Box:
+    """The product's box for framing: its pixels of alpha >= 0.25 within the visible bounds.
+    Faint fringes (a baked-in shadow, antialiasing) barely show on the new background, so
+    framing by them would make products look smaller by a varying amount."""
+    l, t, r, b = visible
+    inner = product_bounds(mask[:, t:b, l:r], _SOLID)
+    if inner is None:
+        return visible
+    return l + inner[0], t + inner[1], l + inner[2], t + inner[3]
 
 
 def _resample(rgb: torch.Tensor, alpha: torch.Tensor, height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
