@@ -191,3 +191,27 @@ def test_crops_of_real_products_keep_them_whole(name):
             assert contains(box, bounds) and "note" not in out.info, ratio
         else:
             assert "larger than" in out.info["note"], ratio
+
+
+def test_generic_aspect_after_a_processor_that_only_enlarges():
+    """A size-changing processor that returns neither alpha nor mask (like "enhance"): the
+    crop follows the source's product mask scaled to the result."""
+    from imagegen.engine.processors import Processor, register, unregister
+
+    class Double(Processor):
+        name = "test-double"
+        changes_size = True
+
+        def process(self, image, params, reference):
+            up = torch.nn.functional.interpolate(image.rgb[None], scale_factor=2, mode="nearest")[0]
+            return Image(rgb=up, info=dict(image.info))
+
+    register(Double())
+    try:
+        img = product_image()  # product at (50, 10, 80, 40) of 90 x 60
+        out = render(img, "test-double", {"aspect": "1:1"})
+        assert (out.width, out.height) == (120, 120)
+        assert contains(tuple(out.info["crop"]), (100, 20, 160, 80))
+        assert render(img, "test-double", {}).width == 180  # no aspect: unchanged
+    finally:
+        unregister("test-double")
