@@ -97,6 +97,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The storefront's product cards and thumbnails: "" shows the original photo; a spec or style
+# name (e.g. "marketplace") shows that variant, with the original while it is pending.
+SHOP_PRIMARY_SPEC = os.environ.get("SHOP_PRIMARY_SPEC", "")
+
 
 def make_folders(*paths: str | Path) -> None:
     """Create the local folders these settings point to, so `manage.py migrate` works on a

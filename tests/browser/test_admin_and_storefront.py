@@ -68,8 +68,9 @@ def test_admin_restyles_two_products_and_the_storefront_switches_styles(live_ser
     assert page.locator('.switcher button[data-style="vintage"]').get_attribute("aria-pressed") == "true"
     screenshot("03-storefront-vintage")
 
-    # The product list shows ready variants (sketch thumbnails) for every product.
+    # The product list shows every product's photo (not a grey sketch), and names its ready variants.
     page.goto(live_server.url + "/")
     assert page.locator(".card").count() == 3
-    assert page.locator('.card img[data-imagegen="sketch"]').count() == 3
+    assert page.locator('.card img[data-imagegen="original"]').count() == 3
+    assert page.locator(".card .chip", has_text="sketch").count() == 3
     screenshot("04-storefront-list")
