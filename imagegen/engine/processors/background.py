@@ -109,9 +109,9 @@ class BackgroundProcessor(Processor):
         else:
             back = backdrop.solid(color, fw, fh, device)
         if params["shadow"] == "contact":
-            back = back * (1 - backdrop.contact_shadow(placed, box))
+            back = backdrop.darken(back, backdrop.contact_shadow(placed, box))
         elif params["shadow"] == "drop":
-            back = back * (1 - backdrop.drop_shadow(placed, box))
+            back = backdrop.darken(back, backdrop.drop_shadow(placed, box))
 
         # composite with the soft mask; where alpha is 1 this is the product's pixel exactly
         window = back[:, cy0:cy1, cx0:cx1]
