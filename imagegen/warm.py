@@ -77,6 +77,8 @@ def warm(
                     mark_others_stale=False,
                     force=mode == "force",
                     retry_failed=mode in ("stale", "force"),
+                    # styles chosen for this run are ad-hoc work (wait for approval); registered specs are not
+                    origin=Variant.Origin.REQUEST if styles is not None else Variant.Origin.SPEC,
                 )
                 for row in rows:
                     was = before.get(row.pk)

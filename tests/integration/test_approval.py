@@ -122,3 +122,14 @@ def test_the_storefront_switcher_lists_only_styles_shown_on_the_storefront(redis
         Context({"image": image})
     ).split()
     assert "vintage" not in names and {"sketch", "sunset"} <= set(names)
+
+
+def test_applying_a_style_to_the_catalogue_is_ad_hoc_work_but_warming_registered_specs_is_not(redis_conn):
+    from imagegen.warm import warm
+
+    styles = make_styles()
+    image = upload(make_product("Cap"))
+    extra = Style.objects.create(slug="wash", name="Wash", processor="watercolor")
+    warm("shop.productimage.image:*", styles=[extra], mode="missing")
+    assert variants_of(image).get(style=extra).origin == Variant.Origin.REQUEST  # waits for approval
+    assert variants_of(image).get(spec_name="vintage", style=styles["vintage"]).origin == Variant.Origin.SPEC
