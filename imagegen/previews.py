@@ -104,7 +104,11 @@ def render_style_preview(style_id: int, force: bool = False) -> dict[str, Any]:
     style = Style.objects.filter(pk=style_id).first()
     if style is None:
         return {"style": style_id, "rendered": False}
-    data, sample_hash = _sample_bytes()
+    try:
+        data, sample_hash = _sample_bytes()
+    except SampleError as exc:  # a mistyped PREVIEW_SAMPLE: say so on every style's page
+        Style.objects.filter(pk=style.pk).update(preview_error=str(exc), preview_updated_at=timezone.now())
+        return {"style": style_id, "rendered": False, "error": str(exc)}
     key = preview_key(style, sample_hash, engine.ENGINE_VERSION)
     if not force and key == style.preview_key and style.preview:
         return {"style": style_id, "rendered": False}

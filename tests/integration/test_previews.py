@@ -90,3 +90,13 @@ def test_an_unknown_sample_setting_is_a_clear_error(settings):
     with pytest.raises(SampleError, match="no such object with an image"):
         sample_source()
     assert "PREVIEW_SAMPLE" in sample_label()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_preview_job_reports_a_bad_sample_setting_on_the_style(settings, redis_conn):
+    from imagegen.previews import render_style_preview
+
+    style = Style.objects.create(slug="pencil2", name="Pencil", processor="sketch")
+    settings.IMAGEGEN = {**settings.IMAGEGEN, "PREVIEW_SAMPLE": "shop.nothing.image:1"}
+    assert render_style_preview(style.pk)["rendered"] is False
+    assert "PREVIEW_SAMPLE" in Style.objects.get(pk=style.pk).preview_error
