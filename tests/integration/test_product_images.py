@@ -119,6 +119,47 @@ def mask_png_matches(mask: ProductMask) -> bool:
         return png.mode == "L" and png.size == (mask.width, mask.height)
 
 
+def _specs_settled(image, names: set[str]) -> list[Variant] | None:
+    rows = [v for v in variants_of(image).current() if v.spec_name in names]
+    done = {v.spec_name for v in rows if v.status in (Variant.Status.READY, Variant.Status.FAILED)}
+    return rows if done == names else None
+
+
 def _settled(variant: Variant) -> Variant | None:
     variant.refresh_from_db()
     return variant if variant.status in (Variant.Status.READY, Variant.Status.FAILED) else None
+
+
+def test_seed_demo_from_a_folder_of_the_shops_own_jpegs(start_worker, product_photos, tmp_path):
+    """The shop's own photos, as JPEGs: the shared product photos put on white and on a photo."""
+    worker = start_worker("imagegen-high", "imagegen")  # not the bulk queue: seed_demo's 31 style previews are not tested here
+    from django.core.management import call_command
+
+    from shop.catalogue.models import ProductImage
+
+    gravel = product_photos[0].parent.parent / "backgrounds" / "gravel.png"  # a floor: nothing salient on it
+    if not gravel.exists():
+        pytest.skip(f"{gravel} not found")
+    backdrop = Image.open(gravel).convert("RGB")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name, photo, ground in (("hoodie-on-white", "saleor-blue-hoodie.png", None), ("beanie-on-photo", "saleor-beanie-2.png", backdrop)):
+        product = Image.open(product_photos[0].parent / photo).convert("RGBA")
+        product.thumbnail((220, 220))
+        frame = Image.new("RGB", (300, 260), (255, 255, 255)) if ground is None else ground.resize((300, 260))
+        frame.paste(product, ((300 - product.width) // 2, (260 - product.height) // 2), product)
+        frame.save(folder / f"{name}.jpg", "JPEG", quality=90)
+
+    call_command("seed_demo", "--from-folder", str(folder), stdout=io.StringIO())
+
+    specs = {"sketch", "sunset", "vintage", "cutout", "marketplace"}
+    for image in ProductImage.objects.filter(product__slug__in=["hoodie-on-white", "beanie-on-photo"]):
+        # only the registered specs: style previews may use a catalogue photo as their sample
+        rows = wait_for(lambda: _specs_settled(image, specs), timeout=180, message=f"the variants of {image}")
+        cut = pixels(ready(rows, "cutout", worker))
+        assert corners(cut)[:, 3].max() < 16 and cut[130, 150, 3] > 200, (image.product.slug, corners(cut)[:, 3])
+        square = pixels(ready(rows, "marketplace", worker))
+        assert square.shape[0] == square.shape[1] and (corners(square)[:, :3] >= 250).all()
+        for name in ("sunset", "vintage"):  # product-faithful looks: the product keeps its colours
+            assert ready(rows, name, worker).metrics["product_delta_e"] < 8, (name, ready(rows, name, worker).metrics)
+    assert ProductMask.objects.count() == 2
