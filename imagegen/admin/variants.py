@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from ..models import Variant
 from ..registry import registry
@@ -108,7 +108,7 @@ class VariantAdmin(admin.ModelAdmin):
             return "—"
         return format_html(
             "<dl style='margin:0;display:grid;grid-template-columns:auto 1fr;gap:0 12px'>{}</dl>",
-            format_html("".join(format_html('<dt>{}</dt><dd title="{}" style="margin:0">{}</dd>', label, raw, value) for label, value, raw in rows)),
+            format_html_join("", '<dt>{}</dt><dd title="{}" style="margin:0">{}</dd>', ((label, raw, value) for label, value, raw in rows)),
         )
 
     @admin.display(description="Options")
