@@ -1,11 +1,12 @@
 """Render docs/product-contact-sheet.png: real products through the product processors.
 
-    .venv/bin/python -m benchmarks.product_contact_sheet [--tile 300] [--work 900]
+    .venv/bin/python -m benchmarks.product_contact_sheet [--tile 300] [--work 900] [--mask segment|true] [--weights FILE]
 
 Each row is one product of ../shared/datasets/products made into an opaque photo as a shop
 would upload it: composited, smaller and off-centre, on a photo of ../shared/datasets/backgrounds
-or on white, with its true alpha passed as ``mask=`` (what the worker attaches after
-segmentation). Columns: that input, the cut-out (on a checkerboard), the marketplace preset,
+or on white. Its product mask is what a worker attaches: the built-in U²-Net-p's
+(``--mask segment``, the default), or, to judge the processors alone, the product's true
+alpha (``--mask true``); ``--weights`` takes fine-tuned weights (``imagegen_train segment``). Columns: that input, the cut-out (on a checkerboard), the marketplace preset,
 a colour + radial gradient background with a contact shadow, a photo background (another
 background photo as the style's reference, lightly blurred), and smart crops 1:1 and 16:9.
 Drawn products are used when ../shared is absent.
@@ -97,7 +98,11 @@ def main() -> None:
     parser.add_argument("--tile", type=int, default=300)
     parser.add_argument("--work", type=int, default=900, help="max size of each render (px)")
     parser.add_argument("--out", default=str(ROOT / "docs" / "product-contact-sheet.png"))
+    parser.add_argument("--mask", choices=("segment", "true"), default="segment")
+    parser.add_argument("--weights", type=Path, help="fine-tuned segmentation weights (default: the built-in network)")
     args = parser.parse_args()
+    weights = args.weights.read_bytes() if args.weights else None
+    from imagegen.engine.segment import segment, with_mask
 
     from imagegen.engine import render
     from imagegen.engine.io import to_pil
@@ -134,6 +139,8 @@ def main() -> None:
         draw.text((c * tile + 4, 2), title, fill="black")
     for r, (name, product, scene, scene_name) in enumerate(rows):
         image = opaque_photo(product, scene)
+        if args.mask == "segment":
+            image = with_mask(image, segment(with_mask(image, None), weights))
         y = label + r * (tile + label)
         for c, (title, proc, params, ref) in enumerate(columns):
             if proc is None:
@@ -142,7 +149,7 @@ def main() -> None:
                 out = render(image, proc, params, reference=ref, max_size=args.work)
                 pil = to_pil(out)
             sheet.paste(fit(pil, tile), (c * tile, y))
-        draw.text((4, y + tile + 1), f"{name} (photographed on {scene_name.removesuffix('.png')})", fill="black")
+        draw.text((4, y + tile + 1), f"{name} (photographed on {scene_name.removesuffix('.png')}; mask: {('fine-tuned U²-Net-p' if weights else 'U²-Net-p') if args.mask == 'segment' else 'true alpha'})", fill="black")
         print(name, "done", flush=True)
     sheet.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG).save(args.out, optimize=True)
     print(args.out, Path(args.out).stat().st_size, "bytes")
