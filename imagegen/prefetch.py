@@ -43,15 +43,33 @@ def variants_for(instance: models.Model, field_name: str) -> list[Variant]:
     return instance.__dict__[CACHE][field_name]
 
 
-def matches(variant: Variant, name: str, aspect: str | None = None) -> bool:
-    """Whether ``variant`` is the one called ``name`` (spec name or style slug) cropped to
-    ``aspect`` ("16:9"; None: at the photo's own shape). ValueError for a malformed ratio."""
+def match_rank(variant: Variant, name: str, aspect: str | None = None) -> int | None:
+    """How well ``variant`` answers for ``name`` (spec name or style slug) at ``aspect``
+    ("16:9"; None: the photo's own shape): 0 exactly, 1 as a stand-in, None not at all.
+    A registered crop (``sketch@16x9``) never stands in for its base. A style's variant with an
+    ``aspect`` parameter (the marketplace preset's own square frame, or an API request's
+    crop) answers for its slug, but one without it is preferred when no aspect is asked for.
+    ValueError for a malformed ratio."""
     wanted = normalise_ratio(aspect) if aspect else None
-    if _own_ratio(variant) != wanted:
-        return False
-    if variant.spec_name == name or (wanted and variant.spec_name == aspect_name(name, wanted)):
-        return True
-    return variant.style is not None and variant.style.slug == name
+    if wanted and variant.spec_name == aspect_name(name, wanted):
+        return 0
+    if variant.spec_name != name and (variant.style is None or variant.style.slug != name):
+        return None
+    own = _own_ratio(variant)
+    if wanted:
+        return 0 if own == wanted else None
+    return 0 if own is None else 1
+
+
+def matches(variant: Variant, name: str, aspect: str | None = None) -> bool:
+    return match_rank(variant, name, aspect) is not None
+
+
+def best_matches(variants: list[Variant], name: str, aspect: str | None = None) -> list[Variant]:
+    """Those of ``variants`` that answer best for ``name`` at ``aspect`` (order kept)."""
+    ranked = [(match_rank(v, name, aspect), v) for v in variants]
+    ranks = [rank for rank, _ in ranked if rank is not None]
+    return [v for rank, v in ranked if ranks and rank == min(ranks)]
 
 
 def _own_ratio(variant: Variant) -> str | None:
@@ -69,9 +87,9 @@ def ready_variant(
 ) -> Variant | None:
     """The newest ready variant named ``name`` (spec name or style slug), cropped to
     ``aspect`` when given."""
-    for variant in variants_for(instance, field_name):
-        if not matches(variant, name, aspect):
-            continue
-        if variant.status == Variant.Status.READY and (variant.is_published or not published_only):
-            return variant
-    return None
+    ready = [
+        v for v in variants_for(instance, field_name)
+        if v.status == Variant.Status.READY and (v.is_published or not published_only)
+    ]
+    best = best_matches(ready, name, aspect)
+    return best[0] if best else None

@@ -16,7 +16,7 @@ from django.utils.html import format_html, format_html_join
 
 from ..models import Variant
 from ..natural import natural_sorted
-from ..prefetch import matches, ready_variant, variants_for
+from ..prefetch import best_matches, ready_variant, variants_for
 from ..specs import normalise_ratio
 
 register = template.Library()
@@ -95,7 +95,7 @@ def imagegen_picture(
     if not fieldfile:
         return ""
     ratio = _ratio(aspect)
-    variants = [v for v in _ready(fieldfile) if matches(v, name, ratio)]
+    variants = best_matches(_ready(fieldfile), name, ratio)
     if not variants:
         if ratio:
             w, h = ratio.split(":")

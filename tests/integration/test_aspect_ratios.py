@@ -97,3 +97,23 @@ def test_style_variants_match_by_slug_and_their_aspect_parameter(redis_conn):
     assert render('{% imagegen_url img.image "marketplace" %}', img=fresh).endswith("/plain.webp")
     assert render('{% imagegen_url img.image "marketplace" aspect="4:5" %}', img=fresh).endswith("/tall.webp")
     assert aspect_name("marketplace", "4/5") == "marketplace@4x5"
+
+
+def test_a_style_whose_own_parameters_frame_it_square_is_found_by_its_name(redis_conn):
+    """The marketplace preset has aspect "1:1" among its own parameters: still "marketplace"."""
+    from imagegen.models import Style
+
+    style = Style.objects.create(slug="marketplace", name="Marketplace image", processor="background", parameters={"aspect": "1:1"})
+    image = upload(make_product())
+    base = variants_of(image).get(spec_name="sketch")
+    Variant.objects.create(
+        content_type=base.content_type, object_id=base.object_id, field_name="image", source_hash=base.source_hash, style=style,
+        processor="background", requested_format="WEBP", status=Variant.Status.READY, is_published=True, format="WEBP",
+        spec_name="marketplace", parameters={"aspect": "1:1", "fill": 0.85}, spec_hash="c" * 64,
+        file="imagegen/variants/square.webp", width=20, height=20,
+    )
+    fresh = type(image).objects.get(pk=image.pk)
+    assert render('{% imagegen_url img.image "marketplace" %}', img=fresh).endswith("/square.webp")
+    assert 'width="20" height="20"' in render('{% imagegen_picture img.image "marketplace" %}', img=fresh)
+    assert render('{% imagegen_url img.image "marketplace" aspect="1:1" %}', img=fresh).endswith("/square.webp")
+    assert render('{% imagegen_url img.image "marketplace" aspect="16:9" %}', img=fresh) == image.image.url
