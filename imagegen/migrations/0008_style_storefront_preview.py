@@ -3,6 +3,12 @@
 from django.db import migrations, models
 
 
+def keep_storefront_as_it_was(apps, schema_editor):
+    # Before this field every active style was offered on the storefront; an upgrade must not
+    # empty a live shop's switcher. New styles start hidden (the field's default).
+    apps.get_model("imagegen", "Style").objects.filter(is_active=True).update(show_on_storefront=True)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -45,4 +51,5 @@ class Migration(migrations.Migration):
             name='review',
             field=models.CharField(blank=True, choices=[('', 'Not reviewed'), ('approved', 'Approved'), ('rejected', 'Rejected')], default='', max_length=10),
         ),
+        migrations.RunPython(keep_storefront_as_it_was, migrations.RunPython.noop),
     ]
