@@ -11,7 +11,7 @@ from .queue import enqueue_after_commit, queue_name
 from .sources import hash_file, resolve_style, sync_variants
 
 # Options every restyle understands; forwarded to the engine's generic handling.
-OPTION_KEYS = ("strength", "preserve_colors", "preserve_product", "preserve_amount")
+OPTION_KEYS = ("strength", "preserve_colors", "preserve_product", "preserve_amount", "aspect")  # aspect: smart crop "W:H"
 
 
 def request_variants(
