@@ -134,7 +134,10 @@ def mask_for(image, source_hash: str, weights: bytes | None, segmenter: str) -> 
     height, width = image.rgb.shape[-2:]
     row = ProductMask.objects.filter(source_hash=source_hash, segmenter=segmenter).first()
     if row is not None and (row.width, row.height) == (width, height):
-        return _read(row), True, row
+        try:
+            return _read(row), True, row
+        except FileNotFoundError:  # its file was removed by hand: make it again, below
+            logger.warning("imagegen: stored mask %s is missing its file %s; segmenting again", row.pk, row.file.name)
     started = time.perf_counter()
     mask = segment(image, weights).detach().float().cpu().clamp(0, 1)
     runtime_ms = int((time.perf_counter() - started) * 1000)
@@ -152,7 +155,7 @@ def mask_for(image, source_hash: str, weights: bytes | None, segmenter: str) -> 
             # differs) is left to imagegen_cleanup, which never removes a referenced one.
             row = ProductMask.objects.get(source_hash=source_hash, segmenter=segmenter)
     else:
-        # A stored mask of another size (the decoder changed): this one replaces it.
+        # A stored mask of another size (the decoder changed) or without its file: this one replaces it.
         ProductMask.objects.filter(pk=row.pk).update(file=name, width=width, height=height, coverage=coverage, runtime_ms=runtime_ms)
     return mask, False, row
 

@@ -35,6 +35,17 @@ def test_the_stored_mask_reads_back_as_computed():
     assert float((again - mask).abs().max()) <= 0.5 / 255 + 1e-6  # 8-bit PNG
 
 
+def test_a_stored_mask_whose_file_is_gone_is_made_again():
+    from imagegen.storage import variant_storage
+
+    image = photo()
+    _, _, row = product_masks.mask_for(image, "f" * 64, None, "u2netp@test")
+    variant_storage().delete(row.file.name)
+    mask, cached, same = product_masks.mask_for(image, "f" * 64, None, "u2netp@test")
+    assert not cached and same.pk == row.pk and mask.shape == (1, 160, 160)
+    assert variant_storage().exists(ProductMask.objects.get(pk=row.pk).file.name)
+
+
 def test_losing_the_race_reuses_the_winners_row(monkeypatch):
     from imagegen.engine import segment as segment_module
 
