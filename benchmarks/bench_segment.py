@@ -56,13 +56,13 @@ def main() -> None:
     data = load(args.holdout)
     config = SegmentConfig(size=args.size, batch=args.batch, seed=args.seed, log_every=10)
     trainer = SegmentTrainer(config, data.train(), device="cpu")
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     while trainer.step < steps:
         losses = trainer.train_step()
         if trainer.step % 10 == 0 or trainer.step == steps:
             rate = trainer.step / trainer.seconds
             print(f"step {trainer.step}/{steps} loss {losses['loss']:.4f} ({rate:.3f} steps/s)", flush=True)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
 
     t1 = time.perf_counter()
     figures = evaluate_segmenters({"builtin": builtin_segmenter(), "finetuned": trainer.net}, data.held_out())
@@ -81,6 +81,8 @@ def main() -> None:
         "train_seconds": round(trainer.seconds, 1),
         "wall_seconds": round(wall, 1),
         "steps_per_second": round(steps / trainer.seconds, 4),
+        # CPU seconds per step over the threads: what a step costs on an idle machine of that many cores
+        "cpu_seconds_per_step": round(cpu / steps, 2),
         "eval_seconds": round(eval_seconds, 1),
         "history": trainer.history,
         "figures": figures,

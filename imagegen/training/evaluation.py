@@ -34,7 +34,9 @@ def latest_evaluable(kind: str) -> TrainingRun:
     return run
 
 
-def evaluate_run(run: TrainingRun, *, samples: int = 256, device: str | None = None) -> dict[str, Any]:
+def evaluate_run(run: TrainingRun, *, samples: int = 256, device: str | None = None, backgrounds: str | None = None) -> dict[str, Any]:
+    """Figures on the held-out split, saved on the run. ``backgrounds``: segment runs only, a
+    folder of photos to evaluate on instead of the run's own (photos it never saw)."""
     from ..engine.training.evaluate import evaluate_enhance, evaluate_gan
 
     if not run.checkpoint:
@@ -42,7 +44,10 @@ def evaluate_run(run: TrainingRun, *, samples: int = 256, device: str | None = N
     data = load_data(run)
     trainer = load_trainer(run, data, device=device)
     if run.kind == TrainingRun.Kind.SEGMENT:
-        from .segmentation import evaluate_segment
+        from .segmentation import evaluate_segment, use_backgrounds
+
+        if backgrounds:
+            use_backgrounds(data, backgrounds)
 
         figures = evaluate_segment(trainer, data)
     elif run.kind == TrainingRun.Kind.GAN:

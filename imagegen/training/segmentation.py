@@ -24,7 +24,7 @@ from .models import TrainingRun
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "CUTOUT_STYLE", "load_segment_catalogue", "collect_backgrounds", "publish_cutout_style", "evaluate_segment",
+    "CUTOUT_STYLE", "load_segment_catalogue", "collect_backgrounds", "use_backgrounds", "publish_cutout_style", "evaluate_segment",
     "format_segment_table", "segment_figures_html", "segment_headline",
 ]
 
@@ -58,7 +58,7 @@ def collect_backgrounds(folder: str | None = None) -> tuple[list[tuple[str, byte
 
 def load_segment_catalogue(*, holdout: float, min_side: int, backgrounds: str | None = None):
     """SegmentData: the transparent products of the registered sources, and the backgrounds."""
-    from ..engine.training.segment_data import prepare_backgrounds, prepare_segment
+    from ..engine.training.segment_data import prepare_segment
     from .catalogue import collect
 
     missing: list[tuple[str, str]] = []
@@ -72,10 +72,17 @@ def load_segment_catalogue(*, holdout: float, min_side: int, backgrounds: str | 
         ) from exc
     data.report.corrupt.extend(missing)
     data.report.collected += len(missing)
-    photos, origin = collect_backgrounds(backgrounds)
+    use_backgrounds(data, backgrounds)
+    return data
+
+
+def use_backgrounds(data, folder: str | None) -> None:
+    """Set ``data``'s background photos from ``folder`` (or the settings, see collect_backgrounds)."""
+    from ..engine.training.segment_data import prepare_backgrounds
+
+    photos, origin = collect_backgrounds(folder)
     data.backgrounds, data.background_names = prepare_backgrounds(photos)
     data.background_origin = origin
-    return data
 
 
 def publish_cutout_style(run: TrainingRun):
@@ -96,7 +103,8 @@ def evaluate_segment(trainer, data, *, device: str | None = None) -> dict[str, A
     from ..engine.training.segment import builtin_segmenter
     from ..engine.training.segment_eval import evaluate_segmenters
 
-    return evaluate_segmenters({"builtin": builtin_segmenter(), "finetuned": trainer.net}, data.held_out(), device=trainer.device)
+    figures = evaluate_segmenters({"builtin": builtin_segmenter(), "finetuned": trainer.net}, data.held_out(), device=trainer.device)
+    return {**figures, "background_origin": data.background_origin}
 
 
 def _rows(figures: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:

@@ -112,6 +112,17 @@ def test_segment_command_trains_evaluates_and_publishes_the_cutout_style(admin_c
     listing = admin_client.get("/admin/imagegen/trainingrun/").content.decode()
     assert f"IoU on photos {f['iou']:.3f}" in listing
 
+    # photos the run never saw
+    unseen = backgrounds.parent / "unseen"
+    unseen.mkdir()
+    Image.linear_gradient("L").convert("RGB").save(unseen / "ramp.png")
+    call_command("imagegen_evaluate", "segment", run=run.pk, backgrounds=str(unseen), stdout=io.StringIO())
+    run.refresh_from_db()
+    assert run.metrics["backgrounds"] == ["ramp"] and str(unseen) in run.metrics["background_origin"]
+    assert list(run.metrics["finetuned"]["per_background_iou"]) == ["white", "ramp"]
+    with pytest.raises(CommandError, match="for segment runs only"):
+        call_command("imagegen_evaluate", "enhance", backgrounds=str(unseen), stdout=io.StringIO())
+
 
 @pytest.mark.django_db
 def test_segment_needs_transparent_product_photos():

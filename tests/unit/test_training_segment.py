@@ -14,7 +14,7 @@ from imagegen.engine import decode
 from imagegen.engine.segment import probability, segment
 from imagegen.engine.training.base import load_checkpoint, save_checkpoint
 from imagegen.engine.training.data import CatalogueItem
-from imagegen.engine.training.segment import SegmentConfig, SegmentTrainer, predict, segment_loss
+from imagegen.engine.training.segment import SegmentConfig, SegmentTrainer, segment_loss
 from imagegen.engine.training.segment_data import (
     NEEDS_TRANSPARENCY,
     compose,

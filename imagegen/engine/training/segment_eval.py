@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from .segment_data import SegmentData, compose, procedural_background
+from .segment_data import SegmentData, compose
 
 __all__ = ["mask_figures", "evaluation_pairs", "evaluate_segmenters", "EVAL_SEED"]
 

@@ -20,16 +20,20 @@ class Command(BaseCommand):
         parser.add_argument("--run", type=int, help="Run id (default: the latest run of this kind with a checkpoint).")
         parser.add_argument("--samples", type=int, default=256, help="GAN: images to generate for the figures (default 256).")
         parser.add_argument("--device", default=None, help="auto, cpu, cuda ... (default: the run's device).")
+        parser.add_argument("--backgrounds", metavar="DIR",
+                            help="segment: evaluate on the photos in DIR instead of the run's backgrounds (e.g. photos it never saw).")
         parser.add_argument("--json", action="store_true", help="Print the figures as JSON instead of a table.")
 
-    def handle(self, *args, kind, run, samples, device, json: bool = False, run_id=None, **opts) -> None:
+    def handle(self, *args, kind, run, samples, device, json: bool = False, run_id=None, backgrounds=None, **opts) -> None:
         run = run or run_id
+        if backgrounds and kind != TrainingRun.Kind.SEGMENT:
+            raise CommandError("--backgrounds is for segment runs only.")
         try:
             training_run = TrainingRun.objects.get(pk=run, kind=kind) if run else latest_evaluable(kind)
         except (TrainingRun.DoesNotExist, LookupError) as exc:
             raise CommandError(str(exc) if isinstance(exc, LookupError) else f"No {kind} training run #{run}.")
         try:
-            figures = evaluate_run(training_run, samples=samples, device=device)
+            figures = evaluate_run(training_run, samples=samples, device=device, backgrounds=backgrounds)
         except Exception as exc:
             raise CommandError(f"Evaluation of run #{training_run.pk} failed: {exc}") from exc
         if json:
