@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
@@ -184,6 +185,24 @@ class ProductMask(models.Model):
     def __str__(self) -> str:
         return f"mask {self.source_hash[:12]} ({self.segmenter})"
 
+
+
+class PreviewSample(models.Model):
+    """The product image a shop admin chose for style previews (the admin action "Use for
+    style previews"). Rows are kept as a history; the latest one is the choice."""
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
+    object_id = models.CharField(max_length=64)  # a string, like Variant.object_id: any pk type
+    field_name = models.CharField(max_length=100)
+    chosen_at = models.DateTimeField(auto_now_add=True)
+    # SET_NULL: deleting a staff account must not forget the shop's choice
+    chosen_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        get_latest_by = ["chosen_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.content_type.app_label}.{self.content_type.model}.{self.field_name}:{self.object_id}"
 
 from .variant_requests import VariantRequest  # noqa: E402,F401  (API requests and their webhooks)
 from .training.models import TrainingRun  # noqa: E402,F401  (training runs: imagegen_train, docs/models.md)

@@ -7,8 +7,11 @@ version) and renders only when it differs from the stored one, so a queued job t
 nothing changed costs two file hashes. Previews are never Variants: they never reach the
 storefront and need no approval.
 
-The sample is ``IMAGEGEN["PREVIEW_SAMPLE"]`` ("app_label.model.field:pk"), else the first
-image of the first registered source, else a drawn sample product (engine/sample.py).
+The sample is the image a shop admin chose (admin action "Use for style previews", stored as
+PreviewSample rows, the latest wins), else ``IMAGEGEN["PREVIEW_SAMPLE"]``
+("app_label.model.field:pk"), else the first image of the first registered source, else a
+drawn sample product (engine/sample.py). Choosing a sample queues ``refresh_previews``: the
+sample's hash is part of every preview key, so each preview is re-rendered by a worker.
 """
 from __future__ import annotations
 
@@ -18,6 +21,8 @@ import logging
 from functools import partial
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import models, transaction
 from django.db.models.signals import post_save
@@ -25,7 +30,7 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from .conf import conf
-from .models import Style
+from .models import PreviewSample, Style
 from .registry import registry
 from .sources import file_hash
 
@@ -40,8 +45,42 @@ class SampleError(ValueError):
     """PREVIEW_SAMPLE names no usable image."""
 
 
+def chosen_sample() -> tuple[models.Model, str] | None:
+    """The admin's choice (latest PreviewSample), or None when there is none or it no longer
+    points at an image (object deleted, image removed, model gone): then the defaults apply."""
+    choice = PreviewSample.objects.select_related("content_type").order_by("-chosen_at", "-pk").first()
+    if choice is None:
+        return None
+    model = choice.content_type.model_class()
+    if model is None:  # the app or model was removed since
+        return None
+    try:
+        instance = model._default_manager.filter(pk=choice.object_id).first()
+    except (ValueError, TypeError, ValidationError):  # a stored pk the model's pk type no longer accepts
+        return None
+    if instance is None or not getattr(instance, choice.field_name, None):
+        return None
+    return instance, choice.field_name
+
+
+def choose_sample(instance: models.Model, field_name: str, *, user: Any = None) -> PreviewSample:
+    """Make ``instance.field_name`` the preview sample and queue the refresh (after commit, on
+    a worker: rendering 30 previews never happens in the admin's request)."""
+    row = PreviewSample.objects.create(
+        content_type=ContentType.objects.get_for_model(instance),
+        object_id=str(instance.pk),
+        field_name=field_name,
+        chosen_by=user if user is not None and user.is_authenticated else None,
+    )
+    transaction.on_commit(enqueue_refresh, robust=True)
+    return row
+
+
 def sample_source() -> tuple[models.Model, str] | None:
     """(instance, field name) of the sample product image, or None for the drawn sample."""
+    chosen = chosen_sample()
+    if chosen is not None:
+        return chosen
     configured = conf.PREVIEW_SAMPLE
     if configured:
         source_id, _, pk = str(configured).rpartition(":")

@@ -15,6 +15,7 @@ from django.utils.safestring import mark_safe
 from ..conf import conf
 from ..models import Variant
 from ..prefetch import prefetch_variants, variants_for
+from ..previews import choose_sample
 from ..product_styles import CUTOUT, MARKETPLACE, MARKETPLACE_SIZE, ensure_product_styles
 from ..registry import registry
 from ..requests import regenerate, request_variants
@@ -24,6 +25,7 @@ from .forms import RestyleForm
 REQUEST_PERM = "imagegen.request_variant"
 DELETE_PERM = "imagegen.delete_variant"
 VIEW_PERM, CHANGE_PERM = "imagegen.view_variant", "imagegen.change_variant"
+PREVIEW_SAMPLE_PERM = "imagegen.change_style"  # the sample changes every style's preview
 
 
 class ImagegenSourceAdmin:
@@ -36,6 +38,7 @@ class ImagegenSourceAdmin:
         "imagegen_marketplace",
         "imagegen_regenerate",
         "imagegen_delete_variants",
+        "imagegen_use_for_previews",
     )
 
     def imagegen_sources(self, objects: Iterable[models.Model]) -> Iterable[tuple[models.Model, str]]:
@@ -52,6 +55,9 @@ class ImagegenSourceAdmin:
 
     def has_imagegen_delete_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(DELETE_PERM)
+
+    def has_imagegen_preview_sample_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(PREVIEW_SAMPLE_PERM)
 
     def get_actions(self, request: HttpRequest):
         actions = super().get_actions(request)
@@ -178,6 +184,22 @@ class ImagegenSourceAdmin:
         for instance, field_name in self.imagegen_sources(queryset):
             count += Variant.objects.for_object(instance, field_name).delete()[0]
         self.message_user(request, f"Deleted {count} variant(s). Their files are removed by imagegen_cleanup.", messages.SUCCESS)
+
+    @admin.action(description="Use for style previews", permissions=["imagegen_preview_sample"])
+    def imagegen_use_for_previews(self, request: HttpRequest, queryset) -> None:
+        """Make the selected item's (first) image the sample every style preview is rendered on."""
+        selected = list(queryset[:2])  # two are enough to know it is not exactly one
+        if len(selected) != 1:
+            self.message_user(request, "Select exactly one item to use for style previews.", messages.ERROR)
+            return
+        # A product may have several images (the demo's ProductAdmin): its first one.
+        source = next(iter(self.imagegen_sources(selected)), None)
+        if source is None:
+            self.message_user(request, f"“{selected[0]}” has no image to use for style previews.", messages.WARNING)
+            return
+        instance, field_name = source
+        choose_sample(instance, field_name, user=request.user)  # queues the re-render on a worker
+        self.message_user(request, f"Style previews will now show {instance}; they are being re-rendered.", messages.SUCCESS)
 
 
 class VariantInline(GenericTabularInline):

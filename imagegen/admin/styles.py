@@ -33,6 +33,7 @@ def preview_thumbnail(style: Style, size: int = 72) -> str:
 class StyleAdmin(admin.ModelAdmin):
     form = StyleForm
     change_form_template = "admin/imagegen/style/change_form.html"
+    change_list_template = "admin/imagegen/style/change_list.html"  # "Previews show: …" above the list
     list_display = ["preview_image", "name", "processor", "is_active", "show_on_storefront", "catalogue_progress", "updated_at"]
     list_display_links = ["preview_image", "name"]
     list_editable = ["show_on_storefront"]
@@ -98,6 +99,10 @@ class StyleAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         # The preview job is queued by the save itself (imagegen.previews); say where it shows.
         self.message_user(request, f"A preview of “{obj.name}” is being rendered on {sample_label()}; it shows in the list within seconds.", messages.INFO)
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        extra = {"preview_sample_label": sample_label(), **(extra_context or {})}
+        return super().changelist_view(request, extra)
 
     def get_ordering(self, request: HttpRequest):
         return [natural_ordering(Style)]  # "Style 2" before "Style 10"
