@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["make_config", "create_run", "execute", "load_trainer", "publish_enhance_style", "ENHANCE_STYLE", "RunBusy"]
 
 ENHANCE_STYLE = "enhance-4x"
-DEFAULT_STEPS = {"gan": 5000, "enhance": 5000, "segment": 600}  # segment: engine.training.segment.DEFAULT_STEPS
+DEFAULT_STEPS = {"gan": 5000, "enhance": 5000, "segment": 1000}  # segment: engine.training.segment.DEFAULT_STEPS
 # A running run whose row has not moved for this long is taken to be dead (killed process).
 STALE_AFTER = timedelta(minutes=10)
 

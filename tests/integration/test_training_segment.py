@@ -124,6 +124,13 @@ def test_segment_command_trains_evaluates_and_publishes_the_cutout_style(admin_c
         call_command("imagegen_evaluate", "enhance", backgrounds=str(unseen), stdout=io.StringIO())
 
 
+def test_the_command_default_is_the_engines():
+    from imagegen.engine.training.segment import DEFAULT_STEPS
+    from imagegen.training.runner import DEFAULT_STEPS as COMMAND_DEFAULTS
+
+    assert COMMAND_DEFAULTS["segment"] == DEFAULT_STEPS
+
+
 @pytest.mark.django_db
 def test_segment_needs_transparent_product_photos():
     make_catalogue(3, transparent=False)

@@ -29,8 +29,8 @@ from .segment_data import SegmentData, compose, random_params
 
 __all__ = ["DEFAULT_STEPS", "SegmentConfig", "SegmentTrainer", "builtin_segmenter", "segment_loss", "predict"]
 
-# Steps of `imagegen_train segment` by default: about 20 minutes on 2 idle CPU cores (docs/models.md).
-DEFAULT_STEPS = 600
+# Steps of `imagegen_train segment` by default: about 19 minutes on 2 idle CPU cores (1.1 s a step, docs/models.md).
+DEFAULT_STEPS = 1000
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class SegmentConfig:
     freeze_stages: int = 1  # first encoder stages kept as built (edges, colours): a cheaper backward, less overfitting
     dice_weight: float = 1.0
     photo_share: float = 0.75  # of the non-plain backgrounds, how many are photos (when there are any)
-    plain_share: float = 0.15  # plain near-white backgrounds, so the white case is not forgotten
+    plain_share: float = 0.2  # plain backgrounds (half pure white), so the studio case is not forgotten
     min_scale: float = 0.35  # product's long side as a share of the frame
     max_scale: float = 1.0
     shadow: float = 0.5  # probability of a synthetic shadow

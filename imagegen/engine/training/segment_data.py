@@ -221,15 +221,16 @@ def random_params(g: torch.Generator, *, n_backgrounds: int, photo_share: float 
     same count of draws whatever is chosen, so one choice never shifts the next pair)."""
     r = [_u(g) for _ in range(24)]
     kind_draw = r[0]
+    white = kind_draw < plain_share and r[1] < 0.5  # half the plain ones pure white, untouched: the studio case
     if kind_draw < plain_share:
-        background: dict[str, Any] = {"kind": "plain", "level": 0.82 + 0.18 * r[1]}
+        background: dict[str, Any] = {"kind": "plain", "level": 1.0 if white else 0.82 + 0.18 * r[2]}
     elif n_backgrounds and kind_draw < plain_share + (1 - plain_share) * photo_share:
         background = {"kind": "photo", "index": min(n_backgrounds - 1, int(r[1] * n_backgrounds)), "zoom": 0.5 + 0.5 * r[2], "x": r[3], "y": r[4]}
     else:
         background = {"kind": "procedural", "style": min(4, int(r[1] * 5)), "seed": int(r[2] * 2**31)}
     return {
         "background": background,
-        "bg_jitter": (0.75 + 0.5 * r[5], 0.7 + 0.6 * r[6], 0.6 + 0.8 * r[7]),  # brightness, contrast, saturation
+        "bg_jitter": (1.0, 1.0, 1.0) if white else (0.75 + 0.5 * r[5], 0.7 + 0.6 * r[6], 0.6 + 0.8 * r[7]),  # brightness, contrast, saturation
         "fg_jitter": (0.8 + 0.4 * r[8], 0.8 + 0.4 * r[9], 0.7 + 0.6 * r[10]),
         "scale": scale[0] + (scale[1] - scale[0]) * r[11],
         "x": r[12],
