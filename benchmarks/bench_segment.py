@@ -128,7 +128,8 @@ Per background photo (mean IoU over the held-out products):
 {per_bg}
 
 Training: {p['steps']} steps of batch {c['batch']} at {c['size']} px, {p['steps_per_second']:.3f} steps/s,
-{p['train_seconds'] / 60:.1f} min of training on {p['threads']} threads of a CPU shared with other jobs (evaluation {p['eval_seconds']:.0f} s).
+{p['train_seconds'] / 60:.1f} min of training on {p['threads']} threads ({p.get('cpu_seconds_per_step', '?')} CPU-seconds a step; the box is
+shared with other jobs, so compare CPU-seconds), evaluation {p['eval_seconds']:.0f} s.
 Samples (input, built-in, fine-tuned, truth): docs/segment-samples.png.
 """
 
