@@ -4,9 +4,10 @@ ONNX file (rembg/u2netp.onnx), and what a second variant of the same photo pays.
     .venv/bin/python -m benchmarks.bench_masks [--repeats 7] [--threads 2]
 
 Rows, each side by side in one run (interleaved medians):
-- network: one 320x320 input through the network, the port as the worker runs it
-  (channels-last, fp32) vs an onnxruntime session (all graph optimisations) with the same
-  thread count;
+- network: one 320x320 input, as a CPU worker runs it by default (the built-in weights in
+  onnxruntime behind imagegen's module interface), and the torch port (channels-last, fp32:
+  what runs on GPUs and for fine-tuned weights), each against a plain onnxruntime session
+  (all graph optimisations) with the same thread count;
 - whole mask at 1024 and 2160 px: imagegen's segment() (resize, network, colour guided filter
   to full resolution) vs onnxruntime with the plain upsampling rembg does (no refinement);
 - a second variant of the same photo: the worker reads the stored 8-bit PNG of the mask
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 
 import numpy as np
 import torch
@@ -52,7 +54,7 @@ def main() -> None:
     from imagegen.engine.io import Image
     from imagegen.engine.networks.onnx_weights import u2netp_path
     from imagegen.engine.networks.u2netp import INPUT_SIZE, U2NetP
-    from imagegen.engine.segment import load_segmenter, segment
+    from imagegen.engine.segment import ENV_BACKEND, load_segmenter, probability, segment
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = args.threads
@@ -60,19 +62,29 @@ def main() -> None:
     opts.log_severity_level = 3
     session = ort.InferenceSession(str(u2netp_path()), opts, providers=["CPUExecutionProvider"])
     input_name = session.get_inputs()[0].name
-    net = load_segmenter(None)
+    default = load_segmenter(None)  # what a CPU worker runs (IMAGEGEN_SEGMENT_BACKEND=auto)
+    os.environ[ENV_BACKEND] = "torch"
+    port = load_segmenter(None)
+    os.environ.pop(ENV_BACKEND)
 
     rows = []
-    x = U2NetP.normalise(F.interpolate(photo(1024)[None], size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", antialias=True))
-    x_cl = x.contiguous(memory_format=torch.channels_last)
-    x_np = x.numpy()
+    rgb = photo(1024)[None]
+    x_np = U2NetP.normalise(F.interpolate(rgb, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", antialias=True)).numpy()
 
-    def port_net():
-        with torch.inference_mode():
-            net(x_cl)
+    def network(net):
+        def run():
+            with torch.inference_mode():
+                probability(net, rgb)  # the same resize + normalise on every side
 
-    times = interleaved({"imagegen": port_net, "onnxruntime": lambda: session.run(None, {input_name: x_np})}, args.repeats)
-    rows.append({"what": "network, 320x320", **times})
+        return run
+
+    def ort_network():
+        F.interpolate(rgb, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", antialias=True)
+        session.run(None, {input_name: x_np})
+
+    times = interleaved({"imagegen": network(default), "torch port": network(port), "onnxruntime": ort_network}, args.repeats)
+    rows.append({"what": f"network, 320x320 ({type(default).__name__}, the CPU default)", "imagegen": times["imagegen"], "onnxruntime": times["onnxruntime"]})
+    rows.append({"what": "network, 320x320 (torch port: GPUs, fine-tuned weights)", "imagegen": times["torch port"], "onnxruntime": times["onnxruntime"]})
 
     for size in (1024, 2160):
         image = Image(rgb=photo(size))

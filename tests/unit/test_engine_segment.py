@@ -11,11 +11,11 @@ import torch
 import torch.nn.functional as F
 
 from imagegen.engine import Image, decode
-from imagegen.engine.errors import ParameterError
+from imagegen.engine.errors import EngineError, ParameterError
 from imagegen.engine.masks import MASK_SEGMENTED, product_mask
 from imagegen.engine.networks.onnx_weights import u2netp_path
 from imagegen.engine.networks.u2netp import INPUT_SIZE, U2NetP, load_u2netp
-from imagegen.engine.segment import export_weights, load_segmenter, probability, refine, segment, segmenter_id, with_mask
+from imagegen.engine.segment import ENV_BACKEND, backend_for, export_weights, load_segmenter, probability, refine, segment, segmenter_id, with_mask
 
 BACKGROUNDS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "backgrounds"
 SIDE = 512  # the network sees 320 px: larger test images only cost time
@@ -90,11 +90,39 @@ def test_port_matches_onnxruntime_on_noise(session, port):
     assert np.abs(got - expected).max() < 1e-4
 
 
-def test_masks_of_real_products_on_white(product_photos):
-    """The built-in network on the shop's kind of photo: a product on white."""
-    ious = [_iou(segment(_on(p, None)), p.alpha) for p in map(_load_small, product_photos)]
+@pytest.mark.parametrize("backend", ["onnxruntime", "torch"])
+def test_masks_of_real_products_on_white(product_photos, backend, monkeypatch):
+    """The built-in network on the shop's kind of photo: a product on white, through either
+    backend (onnxruntime is the CPU default, the port runs on GPUs and for fine-tuned weights)."""
+    monkeypatch.setenv(ENV_BACKEND, backend)
+    ious = [_iou(segment(_on(p, None)), p.alpha) for p in map(_load_small, product_photos[::2])]
     assert min(ious) >= 0.95, ious
     assert float(np.mean(ious)) >= 0.98
+
+
+def test_both_backends_make_the_same_mask(product_photos, monkeypatch):
+    image = _on(_load_small(product_photos[3]), None)
+    masks = {}
+    for backend in ("onnxruntime", "torch"):
+        monkeypatch.setenv(ENV_BACKEND, backend)
+        masks[backend] = segment(image)
+    assert float((masks["onnxruntime"] - masks["torch"]).abs().max()) < 2e-3
+
+
+def test_backend_choice(monkeypatch):
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    monkeypatch.delenv(ENV_BACKEND, raising=False)
+    assert backend_for(None, cpu) == "onnxruntime"
+    assert backend_for(b"fine-tuned", cpu) == "torch"  # a torch state dict
+    assert backend_for(None, cuda) == "torch"  # GPU: the port, bf16 and batching
+    monkeypatch.setenv(ENV_BACKEND, "torch")
+    assert backend_for(None, cpu) == "torch"
+    monkeypatch.setenv(ENV_BACKEND, "onnxruntime")
+    with pytest.raises(EngineError, match="only the built-in weights on a CPU"):
+        backend_for(b"fine-tuned", cpu)
+    monkeypatch.setenv(ENV_BACKEND, "onnx")
+    with pytest.raises(EngineError, match="use one of auto, torch, onnxruntime"):
+        backend_for(None, cpu)
 
 
 def test_masks_of_real_products_on_photo_backgrounds(product_photos):
@@ -187,9 +215,10 @@ def test_attached_mask_is_the_product_mask_and_survives_rendering():
     assert resize_to_fit(masked, 32).mask.shape == (1, 32, 32)
 
 
-def test_fine_tuned_weights_round_trip_and_bad_weights_are_refused():
+def test_fine_tuned_weights_round_trip_and_bad_weights_are_refused(monkeypatch):
     image, _ = _ring(96)
     weights = export_weights(load_u2netp(u2netp_path()), note="test")
+    monkeypatch.setenv(ENV_BACKEND, "torch")  # fine-tuned weights always run in the port: compare like with like
     assert torch.allclose(segment(image, weights), segment(image), atol=1e-5)
     assert segmenter_id(weights).startswith("u2netp-shop@") and segmenter_id(None).startswith("u2netp@")
     assert segmenter_id(weights) != segmenter_id(weights + b"x")
