@@ -9,7 +9,7 @@ The engine is used directly (the same trainer and evaluation `imagegen_train seg
     .venv/bin/python -m benchmarks.bench_segment [--steps 300] [--size 224] [--batch 4] [--threads 2]
 
 Writes benchmarks/results/segment.json, docs/segment-samples.png and the "segment" section of
-docs/benchmarks.md. Not in `make bench`'s 10-minute suite (training takes ~half an hour on 2 CPU cores).
+docs/benchmarks.md. `make bench` runs it at 150 steps (about 4 min); the default 1000 steps take about 20 min on 2 CPU cores.
 """
 from __future__ import annotations
 

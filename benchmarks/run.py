@@ -1,4 +1,4 @@
-"""`make bench`: every benchmark with settings that finish in about 10 minutes on 2 CPU cores.
+"""`make bench`: every benchmark with settings that finish in about 15 minutes on 2 CPU cores.
 
 Each writes benchmarks/results/<name>.json and its section of docs/benchmarks.md.
     .venv/bin/python -m benchmarks.run [--only e2e processors ...]
@@ -12,13 +12,16 @@ import sys
 import time
 
 # name: (module, arguments) — modules that are absent (their feature not installed) are skipped.
-# Not in the 10-minute suite: bench_training, bench_style_options --compile (compiles for minutes),
+# Not in the suite: bench_training, bench_style_options --compile (compiles for minutes),
 # and the GPU runs (bench_style --gpu-only, bench_style_options --device cuda).
 SUITE = {
     "e2e": ("benchmarks.bench_e2e", ["--latency-n", "20", "--batch", "100", "--rounds", "2"]),
     "processors": ("benchmarks.bench_processors", ["--repeats", "5"]),
     "style": ("benchmarks.bench_style", []),
     "masks": ("benchmarks.bench_masks", []),
+    # IoU built-in vs fine-tuned at a short budget (about 4 min); the 1000-step figures of the
+    # default command: `python -m benchmarks.bench_segment` alone (about 20 min)
+    "segment": ("benchmarks.bench_segment", ["--steps", "150"]),
     "style-options": ("benchmarks.bench_style_options", ["--repeats", "3"]),
     "batching": ("benchmarks.bench_batching", ["--uploads", "16", "--rounds", "2"]),
     "api": ("benchmarks.bench_api", []),
