@@ -143,7 +143,10 @@ class Variant(models.Model):
         permissions = [("request_variant", "Can request new variants (costs GPU time)")]
 
     def __str__(self) -> str:
-        return f"{self.source_id_string}:{self.spec_name} ({self.status})"
+        # what a shop admin reads in page titles and messages ("Sketch of product image #38,
+        # ready"); get_for_id is served from Django's content type cache, not a query per row
+        kind = ContentType.objects.get_for_id(self.content_type_id).name
+        return f"{self.spec_name.capitalize()} of {kind} #{self.object_id}, {self.get_status_display().lower()}"
 
     @property
     def source_id_string(self) -> str:

@@ -25,3 +25,16 @@ def test_publication_in_words():
     assert publication(Variant(status=Variant.Status.READY, is_published=False, review=Variant.Review.REJECTED)) == "rejected"
     assert publication(Variant(status=Variant.Status.READY, is_published=True)) == ""
     assert publication(Variant(status=Variant.Status.PENDING)) == ""
+
+
+def test_a_variant_reads_as_what_it_is_in_titles_and_messages(db, django_assert_num_queries):
+    from django.contrib.contenttypes.models import ContentType
+
+    from tests.integration.helpers import make_product, upload
+
+    image = upload(make_product())
+    variant = Variant.objects.filter(object_id=str(image.pk), spec_name="sketch").get()
+    ContentType.objects.get_for_id(variant.content_type_id)  # warm the cache, as any admin page has
+    with django_assert_num_queries(0):
+        text = str(variant)
+    assert text == f"Sketch of product image #{image.pk}, pending"
