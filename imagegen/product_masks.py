@@ -14,7 +14,6 @@ the product region) uses the same mask.
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import time
@@ -35,7 +34,6 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "CUTOUT_STYLE",
     "MASK_PROCESSORS",
-    "MIN_COVERAGE",
     "attach_masks",
     "needs_mask",
     "segmenter_weights",
@@ -44,7 +42,6 @@ __all__ = [
 
 CUTOUT_STYLE = "cutout"  # slug (and processor) of the Style whose reference is the fine-tuned weights
 MASK_PROCESSORS = frozenset({"cutout", "background", "crop"})  # cannot work without knowing the product
-MIN_COVERAGE = 0.002  # below this share of the frame, the network found no product
 _OPAQUE = 254.5 / 255  # an alpha channel whose every pixel is at least this is not a real one
 
 
@@ -66,18 +63,12 @@ class _Weights:
 _cached_weights: _Weights | None = None  # one set per process; re-read when the Style's file changes
 
 
-def _segmenter_id(weights: bytes | None) -> str:
-    try:
-        from .engine.segment import segmenter_id
-    except ImportError:  # older engine: the same naming, made here
-        return "u2netp@builtin" if weights is None else f"u2netp@{hashlib.sha256(weights).hexdigest()[:12]}"
-    return segmenter_id(weights)
-
-
 def segmenter_weights() -> tuple[bytes | None, str]:
     """(weights bytes or None for the built-in network, segmenter id). The fine-tuned weights
     are the reference file of the ``cutout`` Style, read once per worker and again only when
     that file changes."""
+    from .engine.segment import segmenter_id
+
     global _cached_weights
     style = Style.objects.filter(slug=CUTOUT_STYLE, processor=CUTOUT_STYLE).exclude(reference="").first()
     key = (style.pk, style.reference.name, style.updated_at) if style is not None else (None,)
@@ -86,7 +77,7 @@ def segmenter_weights() -> tuple[bytes | None, str]:
         if style is not None:
             with style.reference.open("rb") as stream:
                 data = stream.read()
-        _cached_weights = _Weights(key, data, _segmenter_id(data))
+        _cached_weights = _Weights(key, data, segmenter_id(data))
     return _cached_weights.data, _cached_weights.segmenter
 
 
@@ -107,21 +98,9 @@ def _read(row: ProductMask):
     return torch.from_numpy(array.copy())[None]
 
 
-def is_empty(mask) -> bool:
-    """Nothing confidently product: the engine's own test (framing.is_empty), so the glue and
-    the processors agree on what "no product" is."""
-    try:
-        from .engine.framing import is_empty as engine_is_empty
-    except ImportError:
-        return float(mask.mean()) < MIN_COVERAGE
-    return bool(engine_is_empty(mask))
-
-
 def _no_product_message() -> str:
-    try:
-        from .engine.framing import NO_PRODUCT_MESSAGE
-    except ImportError:
-        NO_PRODUCT_MESSAGE = "No product found in this photo: nothing stands out from the background."  # noqa: N806
+    from .engine.framing import NO_PRODUCT_MESSAGE
+
     return f"{NO_PRODUCT_MESSAGE} The original image is unchanged."
 
 
@@ -164,6 +143,7 @@ def attach_masks(sources: list, engine, summary: dict[str, int]) -> None:
     """Attach each loaded source's product mask to its image (see the module docstring).
     Records ``mask_ms`` and ``mask_cached`` in the source's timings. Variants that need a
     mask fail (with the reason) when there is none; the others go on."""
+    from .engine.framing import is_empty  # the processors' own test of "no product"
     from .engine.segment import with_mask
 
     weights: tuple[bytes | None, str] | None = None

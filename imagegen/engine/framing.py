@@ -30,6 +30,7 @@ __all__ = [
     "CropPlan",
     "crop_image",
     "smart_crop",
+    "add_note",
     "frame_size",
     "NO_PRODUCT_MESSAGE",
 ]
@@ -214,8 +215,13 @@ def smart_crop(image: Image, mask: torch.Tensor, aspect: str, padding: float = 0
     elif not plan.fits:
         note = f"the product is larger than the largest {aspect} crop of this photo; it is cut, centred on the product"
     if note:
-        out.info["note"] = f"{out.info['note']}; {note}" if out.info.get("note") else note
+        add_note(out.info, note)
     return out
+
+
+def add_note(info: dict, note: str) -> None:
+    """Append ``note`` to ``info['note']`` (notes an admin sees on the variant, '; '-joined)."""
+    info["note"] = f"{info['note']}; {note}" if info.get("note") else note
 
 
 def frame_size(box_w: int, box_h: int, ratio: float, fill: float) -> tuple[int, int]:

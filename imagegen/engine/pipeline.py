@@ -31,7 +31,6 @@ from .execute import call_processor, on_device
 from .io import Image, resize_to_fit
 from .processors import get_processor
 from .framing import smart_crop
-from .masks import product_mask
 from .processors.base import Aspect, Choice, Flag, Number, Param, Processor, clean_params
 from .restyle import PRESERVE_CHOICES, blend_with_source, figures
 
@@ -144,8 +143,8 @@ def render(
     info["metrics"] = {**metrics, **result.info.get("metrics", {})}
     info["processor"] = processor
     alpha = None if src.alpha is None else src.alpha.cpu().clone()
-    mask = None if src.mask is None else src.mask.cpu().clone()
-    out = Image(rgb=rgb.cpu().clone(), alpha=alpha, info=info, mask=mask)
+    attached = None if src.mask is None else src.mask.cpu().clone()
+    out = Image(rgb=rgb.cpu().clone(), alpha=alpha, info=info, mask=attached)
     if generic.get("aspect"):
-        out = smart_crop(out, product_mask(source)[0].cpu(), generic["aspect"])
+        out = smart_crop(out, mask.cpu(), generic["aspect"])  # the product mask blend_with_source found
     return out

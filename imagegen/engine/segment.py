@@ -10,7 +10,7 @@ upsampled and refined edge-aware to full resolution.
 
 What runs the network (IMAGEGEN_SEGMENT_BACKEND, "auto" by default): the built-in weights on a
 CPU run in onnxruntime on the very ONNX file (already installed: the weights package depends on
-it), which measured 1.4x-1.6x the torch port's speed on 2 cores (docs/benchmarks.md); on CUDA,
+it), which measured 1.2x-1.5x the torch port's speed on 2 cores (docs/benchmarks.md); on CUDA,
 and for fine-tuned weights (a torch state dict), the torch port runs. "torch" forces the port
 everywhere. The two agree within 1e-4 (tests/unit/test_engine_segment.py), so a mask does not
 depend on which one made it.
@@ -103,13 +103,14 @@ def _build(weights: bytes | None) -> torch.nn.Module:
 
 
 def _fast(net: torch.nn.Module) -> torch.nn.Module:
-    # channels-last: oneDNN's fast convolution layout on CPU (2.7x at 320 px here), also good on GPU
+    # channels-last: oneDNN's fast convolution layout on CPU (2.7x NCHW's speed at 320 px, measured
+    # on a loaded machine), also good on GPU
     return net.eval().to(memory_format=torch.channels_last)
 
 
 class OnnxSegmenter(torch.nn.Module):
     """The built-in network run by onnxruntime on the package's ONNX file, behind the torch
-    port's interface: ``forward`` returns the fused map first (as logits, like the port)."""
+    port's normalisation; ``probabilities`` gives the fused map (the graph ends in a sigmoid)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -131,10 +132,10 @@ class OnnxSegmenter(torch.nn.Module):
 
         return U2NetP.normalise(rgb)
 
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        # the file's batch dimension is fixed at 1; its graph ends in a sigmoid
+    def probabilities(self, x: torch.Tensor) -> torch.Tensor:
+        # the file's batch dimension is fixed at 1
         fused = [self.session.run([self.output_name], {self.input_name: one[None].float().contiguous().cpu().numpy()})[0] for one in x]
-        return [torch.logit(torch.from_numpy(np.concatenate(fused)).clamp(1e-7, 1 - 1e-7))]
+        return torch.from_numpy(np.concatenate(fused))
 
 
 def backend_for(weights: bytes | None, device: torch.device) -> str:
@@ -173,7 +174,7 @@ def probability(net: torch.nn.Module, rgb: torch.Tensor) -> torch.Tensor:
     x = F.interpolate(rgb.float(), size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", antialias=True, align_corners=False)
     x = net.normalise(x)
     if isinstance(net, OnnxSegmenter):
-        return torch.sigmoid(net(x)[0]).to(rgb.device)
+        return net.probabilities(x).to(rgb.device)
     with model_cache.autocast(x.device):
         logits = net(x.contiguous(memory_format=torch.channels_last))[0]
     return torch.sigmoid(logits.float())

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import backdrop
-from ..framing import Box, frame_size, parse_aspect, product_bounds, require_product
+from ..framing import Box, add_note, frame_size, parse_aspect, product_bounds, require_product
 from ..edges import decontaminate
 from ..io import Image
 from ..masks import MASK_ALPHA
@@ -125,7 +125,7 @@ class BackgroundProcessor(Processor):
                 f"the photo is too small for a {wanted} px frame: the frame is {fw}x{fh} px (the product is "
                 f"enlarged at most to the photo's own size); upload a larger photo"
             )
-            info["note"] = f"{info['note']}; {note}" if info.get("note") else note
+            add_note(info, note)
         return Image(rgb=back.clamp(0, 1), alpha=None, info=info, mask=placed)
 
 
