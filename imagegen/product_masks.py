@@ -26,13 +26,13 @@ from PIL import Image as PILImage
 from rq.timeouts import JobTimeoutException
 
 from .models import ProductMask, Style, Variant
+from .product_styles import CUTOUT
 from .rows import fail, retry_or_fail
 from .storage import save_content, variant_storage
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "CUTOUT_STYLE",
     "MASK_PROCESSORS",
     "attach_masks",
     "needs_mask",
@@ -40,7 +40,6 @@ __all__ = [
     "mask_for",
 ]
 
-CUTOUT_STYLE = "cutout"  # slug (and processor) of the Style whose reference is the fine-tuned weights
 MASK_PROCESSORS = frozenset({"cutout", "background", "crop"})  # cannot work without knowing the product
 _OPAQUE = 254.5 / 255  # an alpha channel whose every pixel is at least this is not a real one
 
@@ -70,7 +69,8 @@ def segmenter_weights() -> tuple[bytes | None, str]:
     from .engine.segment import segmenter_id
 
     global _cached_weights
-    style = Style.objects.filter(slug=CUTOUT_STYLE, processor=CUTOUT_STYLE).exclude(reference="").first()
+    # the Style whose reference file is the fine-tuned weights: slug and processor "cutout"
+    style = Style.objects.filter(slug=CUTOUT, processor=CUTOUT).exclude(reference="").first()
     key = (style.pk, style.reference.name, style.updated_at) if style is not None else (None,)
     if _cached_weights is None or _cached_weights.key != key:
         data = None

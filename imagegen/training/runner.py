@@ -263,15 +263,18 @@ def _device_label(trainer) -> str:
 
 def publish_enhance_style(run: TrainingRun):
     """Make (or update) the ``enhance-4x`` style whose reference file is this run's weights."""
+    return publish_weights_style(run, slug=ENHANCE_STYLE, name="Enhance 4x", processor="enhance")
+
+
+def publish_weights_style(run: TrainingRun, *, slug: str, name: str, processor: str):
+    """Make (or update) the style ``slug`` whose reference file is this run's weights, which
+    is how its processor receives them; an existing style keeps its name and parameters."""
     from ..models import Style
 
     with run.weights.open("rb") as stream:
         data = stream.read()
-    style, _ = Style.objects.get_or_create(
-        slug=ENHANCE_STYLE,
-        defaults={"name": "Enhance 4x", "processor": "enhance", "parameters": {}},
-    )
-    style.processor = "enhance"
-    style.reference.save(f"enhance-run-{run.pk}.pt", ContentFile(data), save=False)
+    style, _ = Style.objects.get_or_create(slug=slug, defaults={"name": name, "processor": processor, "parameters": {}})
+    style.processor = processor
+    style.reference.save(f"{run.kind}-run-{run.pk}.pt", ContentFile(data), save=False)
     style.save()
     return style

@@ -14,21 +14,20 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from django.core.files.base import ContentFile
 from django.utils.html import format_html, format_html_join
 
 from ..conf import conf
+from ..product_styles import CUTOUT
 from ..registry import registry
 from .models import TrainingRun
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "CUTOUT_STYLE", "load_segment_catalogue", "collect_backgrounds", "use_backgrounds", "publish_cutout_style", "evaluate_segment",
+    "load_segment_catalogue", "collect_backgrounds", "use_backgrounds", "publish_cutout_style", "evaluate_segment",
     "format_segment_table", "segment_figures_html", "segment_headline",
 ]
 
-CUTOUT_STYLE = "cutout"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
 REFERENCE_PROCESSORS = ("look", "background")  # styles whose reference file is a photo of a scene
 
@@ -88,15 +87,9 @@ def use_backgrounds(data, folder: str | None) -> None:
 def publish_cutout_style(run: TrainingRun):
     """Make (or update) the ``cutout`` style whose reference file is this run's weights; its
     other fields (name, parameters, storefront flags) are kept."""
-    from ..models import Style
+    from .runner import publish_weights_style
 
-    with run.weights.open("rb") as stream:
-        data = stream.read()
-    style, _ = Style.objects.get_or_create(slug=CUTOUT_STYLE, defaults={"name": "Cut-out", "processor": CUTOUT_STYLE, "parameters": {}})
-    style.processor = CUTOUT_STYLE
-    style.reference.save(f"segment-run-{run.pk}.pt", ContentFile(data), save=False)
-    style.save()
-    return style
+    return publish_weights_style(run, slug=CUTOUT, name="Cut-out", processor=CUTOUT)
 
 
 def evaluate_segment(trainer, data, *, device: str | None = None) -> dict[str, Any]:

@@ -17,14 +17,15 @@ from PIL import Image as PILImage
 
 from ..networks.enhance import SCALE
 
-__all__ = ["degrade", "random_degrade", "EVAL_DEGRADATION", "upscale_pil"]
+__all__ = ["degrade", "random_degrade", "EVAL_DEGRADATION", "upscale_pil", "blur", "jpeg_round_trip"]
 
 EVAL_DEGRADATION = {"sigma": 0.8, "quality": 80}
 SIGMA_RANGE = (0.2, 1.4)
 QUALITY_RANGE = (60, 95)
 
 
-def _blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+def blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur of (N, C, H, W), reflect padding (also composites training pairs)."""
     radius = max(1, math.ceil(3 * sigma))
     t = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
     k = torch.exp(-0.5 * (t / sigma) ** 2)
@@ -35,7 +36,8 @@ def _blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     return F.conv2d(x, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
 
 
-def _jpeg(x: torch.Tensor, quality: int) -> torch.Tensor:
+def jpeg_round_trip(x: torch.Tensor, quality: int) -> torch.Tensor:
+    """(3, H, W) 0..1 encoded as JPEG at ``quality`` and decoded again: its artefacts."""
     array = (x.clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
     buf = io.BytesIO()
     PILImage.fromarray(array).save(buf, "JPEG", quality=int(quality))
@@ -49,10 +51,10 @@ def degrade(hr: torch.Tensor, *, sigma: float, quality: int) -> torch.Tensor:
         raise ValueError(f"image sides must be divisible by {SCALE}, got {tuple(hr.shape[-2:])}")
     x = hr[None].float()
     if sigma > 0:
-        x = _blur(x, sigma)
+        x = blur(x, sigma)
     size = (hr.shape[-2] // SCALE, hr.shape[-1] // SCALE)
     low = F.interpolate(x, size=size, mode="bicubic", antialias=True, align_corners=False)[0].clamp(0, 1)
-    return _jpeg(low, quality)
+    return jpeg_round_trip(low, quality)
 
 
 def random_degrade(batch: torch.Tensor, g: torch.Generator) -> torch.Tensor:

@@ -20,7 +20,6 @@ salient but are not the product), so training works without any photo.
 from __future__ import annotations
 
 import hashlib
-import io
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ import torch.nn.functional as F
 from ..errors import DecodeError
 from ..io import decode
 from .data import CatalogueItem, CleanReport, _is_held_out
+from .degrade import blur, jpeg_round_trip
 
 __all__ = [
     "SegmentData",
@@ -305,19 +305,6 @@ def _background(p: dict[str, Any], photos: Sequence[torch.Tensor], size: int) ->
     return F.interpolate(crop[None], size=(size, size), mode="bilinear", antialias=side > size, align_corners=False)[0]
 
 
-def _gaussian(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Separable Gaussian blur of (N, C, H, W), reflect padding."""
-    radius = max(1, math.ceil(3 * sigma))
-    t = torch.arange(-radius, radius + 1, dtype=x.dtype)
-    k = torch.exp(-(t**2) / (2 * sigma**2))
-    k = k / k.sum()
-    c = x.shape[1]
-    x = F.pad(x, (radius, radius, 0, 0), mode="reflect")
-    x = F.conv2d(x, k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-    x = F.pad(x, (0, 0, radius, radius), mode="reflect")
-    return F.conv2d(x, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
-
-
 def _shadow(alpha: torch.Tensor, kind: str, strength: float, offset: tuple[float, float], size: int) -> torch.Tensor:
     """(1, S, S) darkening in 0..1 under the product: a soft ellipse at its base (contact) or
     its own silhouette shifted and blurred (drop)."""
@@ -334,7 +321,7 @@ def _shadow(alpha: torch.Tensor, kind: str, strength: float, offset: tuple[float
         return (strength * torch.exp(-2 * d))[None]
     dx, dy = round(offset[0] * size), round(offset[1] * size)
     shifted = torch.roll(alpha, shifts=(dy, dx), dims=(-2, -1))
-    return strength * _gaussian(shifted[None], max(0.5, size / 80))[0]
+    return strength * blur(shifted[None], max(0.5, size / 80))[0]
 
 
 def compose(product: torch.Tensor, p: dict[str, Any], photos: Sequence[torch.Tensor], size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -360,24 +347,12 @@ def compose(product: torch.Tensor, p: dict[str, Any], photos: Sequence[torch.Ten
         bg = bg * (1 - _shadow(mask, p["shadow"], p["shadow_strength"], p["shadow_offset"], size)).clamp(0, 1)
     out = layer * mask + bg * (1 - mask)
     if p["blur"] > 0:
-        out = _gaussian(out[None], p["blur"])[0]
+        out = blur(out[None], p["blur"])[0]
     if p["noise"] > 0:
         # a fixed pattern per pair (seeded from its parameters), not a draw from the trainer's generator
         g = torch.Generator().manual_seed(int(p["noise"] * 1e9) % 2**31)
         out = out + p["noise"] * torch.randn(out.shape, generator=g)
     out = out.clamp(0, 1)
     if p["jpeg"]:
-        out = _jpeg(out, p["jpeg"])
+        out = jpeg_round_trip(out, p["jpeg"])
     return out, mask
-
-
-def _jpeg(rgb: torch.Tensor, quality: int) -> torch.Tensor:
-    import numpy as np
-    from PIL import Image as PILImage
-
-    array = (rgb.permute(1, 2, 0).numpy() * 255).round().astype("uint8")
-    buf = io.BytesIO()
-    PILImage.fromarray(array).save(buf, "JPEG", quality=int(quality))
-    buf.seek(0)
-    back = np.asarray(PILImage.open(buf).convert("RGB"), dtype=np.float32) / 255
-    return torch.from_numpy(back.copy()).permute(2, 0, 1)
