@@ -44,11 +44,20 @@ class StyleAdmin(admin.ModelAdmin):
     actions = ["activate", "deactivate", "show_on_storefront_action", "hide_from_storefront", "render_preview", "apply_to_catalogue"]
 
     def get_form(self, request: HttpRequest, obj=None, change: bool = False, **kwargs):
-        kwargs["form"] = build_style_form()
+        kwargs["form"] = self._style_form(request)
         return super().get_form(request, obj, change=change, **kwargs)
 
+    @staticmethod
+    def _style_form(request: HttpRequest) -> type[StyleForm]:
+        """The form class, built once per request (get_form, get_fieldsets and the change
+        form's context all need it; processors registered later still show next request)."""
+        form = getattr(request, "_imagegen_style_form", None)
+        if form is None:
+            form = request._imagegen_style_form = build_style_form()
+        return form
+
     def get_fieldsets(self, request: HttpRequest, obj=None):
-        form = build_style_form()
+        form = self._style_form(request)
         sets: list = [(None, {"fields": ["name", "slug", "processor", "reference", "kept_reference", "is_active", "show_on_storefront"]})]
         if obj is not None:
             sets.insert(0, ("Preview", {"fields": ["preview_panel"]}))
@@ -68,7 +77,7 @@ class StyleAdmin(admin.ModelAdmin):
         return sets
 
     def render_change_form(self, request, context, *args, **kwargs):
-        form = build_style_form()
+        form = self._style_form(request)
         context["processor_meta"] = {
             info.name: {"description": info.description, "options": info.restyle_options, "reference": info.needs_reference}
             for info in form.processor_infos
