@@ -69,6 +69,12 @@ def takes_options(processor: str) -> bool:
         proc = get_processor(processor)
     except EngineError:
         return True
+    return restyle_options_apply(proc)
+
+
+def restyle_options_apply(proc: Any) -> bool:
+    """Generic options compare the result with the source pixel for pixel: meaningless for
+    processors that change the size (enhance, cut-out, crop) or opt out (``restyle_options = False``)."""
     return not getattr(proc, "changes_size", False) and getattr(proc, "restyle_options", True) is not False
 
 

@@ -9,12 +9,11 @@ from typing import Any
 
 from django import forms
 
+from ..requests import restyle_options_apply
+
 # Filled in by imagegen itself (the style vector of a reference image): never typed in.
 HIDDEN_PARAMS = {"style_vector"}
 GENERIC = "generic"  # pseudo-processor name of the options every restyle understands
-# The generic options that blend with the source pixel for pixel (hidden where meaningless);
-# any other generic option (e.g. an output aspect) applies to every processor.
-RESTYLE_OPTION_KEYS = ("strength", "preserve_colors", "preserve_product", "preserve_amount")
 # Shown first in pickers: looks and backgrounds that keep the product as it is.
 FAITHFUL_PROCESSORS = ("look", "lut", "background", "cutout", "crop")
 
@@ -38,12 +37,6 @@ class ProcessorInfo:
     needs_reference: bool
     restyle_options: bool  # whether strength / preserve colours / preserve product mean anything
     params: dict[str, Any]  # key -> Param spec (visible ones)
-
-
-def restyle_options_apply(proc: Any) -> bool:
-    """Generic options compare the result with the source pixel for pixel: meaningless for
-    processors that change the size (enhance) or opt out (``restyle_options = False``)."""
-    return not getattr(proc, "changes_size", False) and getattr(proc, "restyle_options", True) is not False
 
 
 def processors() -> list[ProcessorInfo]:

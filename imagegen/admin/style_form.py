@@ -14,7 +14,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from ..models import Style
-from .param_fields import GENERIC, RESTYLE_OPTION_KEYS, compact, field_name, generic_specs, make_field, processors
+from ..requests import RESTYLE_OPTION_KEYS
+from .param_fields import GENERIC, compact, field_name, generic_specs, make_field, processors
 
 KEPT_FOLDER = "imagegen/pending-references"
 KEPT_SALT = "imagegen.style-reference"

@@ -12,7 +12,8 @@ from ..models import Style, Variant
 from ..natural import natural_ordering
 from ..previews import sample_label
 from ..queue import get_queue
-from .param_fields import GENERIC, RESTYLE_OPTION_KEYS
+from ..requests import RESTYLE_OPTION_KEYS  # the restyle options; other generic ones are output settings
+from .param_fields import GENERIC
 from .style_form import StyleForm, build_style_form
 
 logger = logging.getLogger(__name__)
