@@ -16,7 +16,9 @@ bit for bit, never resampled) unless ``min_size`` asks for more, in a new frame:
   result down (max size below min_size wins);
 - the background: ``color``, a ``gradient`` from ``color`` to ``color2``, or, when the style
   has a reference file, that photo cover-cropped to the frame (``blur``: sigma in px of a
-  1000 px frame);
+  1000 px frame); when the reference file is a backdrop generator (``imagegen_train
+  backdrop``), a new backdrop generated at the frame's size, its seed taken from the upload's
+  content (the same photo always gets the same scene, each product its own);
 - ``shadow``: 'contact' (soft, under the base), 'drop' (silhouette, offset) or 'none'.
 The semi-transparent edge pixels of a segmented (opaque) photo lose the old background's
 colour first (edges.decontaminate), so no halo of it shows on the new one.
@@ -102,7 +104,11 @@ class BackgroundProcessor(Processor):
 
         device = rgb.device
         color = color_rgb(params["color"])
-        if reference:
+        info_extra: dict[str, Any] = {}
+        if backdrop.is_generator(reference):
+            back = backdrop.generated(reference, fw, fh, float(params["blur"]), image.rgb, device)
+            info_extra = {"backdrop_seed": backdrop.seed_for(image.rgb)}
+        elif reference:
             back = backdrop.photo(reference, fw, fh, float(params["blur"]), color, device)
         elif params["gradient"] != "none":
             back = backdrop.gradient(params["gradient"], color, color_rgb(params["color2"]), fw, fh, device)
@@ -116,7 +122,7 @@ class BackgroundProcessor(Processor):
         # composite with the soft mask; where alpha is 1 this is the product's pixel exactly
         window = back[:, cy0:cy1, cx0:cx1]
         back[:, cy0:cy1, cx0:cx1] = torch.where(alpha >= 1, rgb, rgb * alpha + window * (1 - alpha))
-        info = {**image.info, "mask_kind": kind, "frame": [fw, fh], "product_box": list(box)}
+        info = {**image.info, "mask_kind": kind, "frame": [fw, fh], "product_box": list(box), **info_extra}
         info["fill"] = round(max(bw / fw, bh / fh), 4)
         if target is not None and target != MAX_FRAME:
             info["scaled"] = round(s, 4)
