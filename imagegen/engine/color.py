@@ -19,6 +19,7 @@ __all__ = [
     "rgb_to_lab",
     "lab_to_rgb",
     "lab_to_rgb_in_gamut",
+    "fit_in_gamut",
     "delta_e2000",
 ]
 
@@ -38,10 +39,20 @@ _WHITE = _RGB_TO_XYZ.sum(dim=1)
 _EPS = 216.0 / 24389.0  # (6/29)^3
 _KAPPA = 24389.0 / 27.0
 
+def _planes(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """(3, N) view (or copy) of ``x`` with the colour channel first: one row per channel, so
+    the 3x3 products below are single matrix multiplies over contiguous rows."""
+    return x.movedim(dim, 0).reshape(3, -1)
+
+
+def _unplanes(y: torch.Tensor, like: torch.Tensor, dim: int) -> torch.Tensor:
+    """Inverse of _planes: (3, N) back to the shape of ``like`` with the channel at ``dim``."""
+    return y.reshape(like.movedim(dim, 0).shape).movedim(0, dim)
+
+
 def _matmul(m: torch.Tensor, x: torch.Tensor, dim: int) -> torch.Tensor:
-    x = x.movedim(dim, -1)
-    y = x @ m.to(dtype=x.dtype, device=x.device).T
-    return y.movedim(-1, dim)
+    y = m.to(dtype=x.dtype, device=x.device) @ _planes(x, dim)
+    return _unplanes(y, x, dim)
 
 def _shape(v: torch.Tensor, x: torch.Tensor, dim: int) -> torch.Tensor:
     """Reshape a (3,) vector so it broadcasts along ``dim`` of ``x``."""
@@ -67,11 +78,33 @@ def linear_rgb_to_xyz(lin: torch.Tensor, dim: int = -3) -> torch.Tensor:
 def xyz_to_linear_rgb(xyz: torch.Tensor, dim: int = -3) -> torch.Tensor:
     return _matmul(_XYZ_TO_RGB, xyz, dim)
 
+# f = (fx, fy, fz) -> Lab is linear: L = 116 fy - 16, a = 500 (fx - fy), b = 200 (fy - fz).
+_F_TO_LAB = torch.tensor([[0.0, 116.0, 0.0], [500.0, -500.0, 0.0], [0.0, 200.0, -200.0]], dtype=torch.float64)
+_LAB_OFFSET = torch.tensor([[-16.0], [0.0], [0.0]], dtype=torch.float64)
+# linear RGB -> XYZ / white in one matrix (the white point folded into the rows), and back.
+_RGB_TO_XYZ_REL = _RGB_TO_XYZ / _WHITE[:, None]
+_XYZ_REL_TO_RGB = _XYZ_TO_RGB * _WHITE[None, :]
+
+
+def _lab_f(t: torch.Tensor) -> torch.Tensor:
+    """CIE's f(t): cube root above (6/29)^3, a line below."""
+    return torch.where(t > _EPS, t.clamp(min=_EPS) ** (1.0 / 3.0), (_KAPPA * t + 16.0) / 116.0)
+
+
+def _lab_finv(f: torch.Tensor) -> torch.Tensor:
+    """Inverse of _lab_f (t relative to the white point)."""
+    cube = f * f * f  # cheaper than a float pow, and needed twice
+    return torch.where(cube > _EPS, cube, (116.0 * f - 16.0) / _KAPPA)
+
+
+def _f_to_lab(f: torch.Tensor) -> torch.Tensor:
+    """(3, N) f values -> (3, N) Lab, one matrix multiply."""
+    return torch.addmm(_LAB_OFFSET.to(f.dtype).to(f.device), _F_TO_LAB.to(dtype=f.dtype, device=f.device), f)
+
+
 def xyz_to_lab(xyz: torch.Tensor, dim: int = -3) -> torch.Tensor:
-    t = xyz / _shape(_WHITE, xyz, dim)
-    f = torch.where(t > _EPS, t.clamp(min=_EPS) ** (1.0 / 3.0), (_KAPPA * t + 16.0) / 116.0)
-    fx, fy, fz = f.unbind(dim)
-    return torch.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], dim=dim)
+    t = _planes(xyz, dim) / _WHITE.to(dtype=xyz.dtype, device=xyz.device)[:, None]
+    return _unplanes(_f_to_lab(_lab_f(t)), xyz, dim)
 
 def lab_to_xyz(lab: torch.Tensor, dim: int = -3) -> torch.Tensor:
     L, a, b = lab.unbind(dim)
@@ -79,13 +112,15 @@ def lab_to_xyz(lab: torch.Tensor, dim: int = -3) -> torch.Tensor:
     fx = fy + a / 500.0
     fz = fy - b / 200.0
     f = torch.stack([fx, fy, fz], dim=dim)
-    cube = f * f * f  # cheaper than a float pow, and needed twice
-    t = torch.where(cube > _EPS, cube, (116.0 * f - 16.0) / _KAPPA)
-    return t * _shape(_WHITE, lab, dim)
+    return _lab_finv(f) * _shape(_WHITE, lab, dim)
 
 def rgb_to_lab(rgb: torch.Tensor, dim: int = -3) -> torch.Tensor:
     """sRGB (0..1) -> CIE Lab (L 0..100) under D65."""
-    return xyz_to_lab(linear_rgb_to_xyz(srgb_to_linear(rgb), dim), dim)
+    # Channel rows and the white point folded into the matrix: one matmul to XYZ/white,
+    # one to Lab, the per-pixel work is only the two transfer curves.
+    lin = srgb_to_linear(_planes(rgb, dim))
+    t = _RGB_TO_XYZ_REL.to(dtype=lin.dtype, device=lin.device) @ lin
+    return _unplanes(_f_to_lab(_lab_f(t)), rgb, dim)
 
 def lab_to_rgb(lab: torch.Tensor, dim: int = -3) -> torch.Tensor:
     """CIE Lab -> sRGB. Not clamped: out-of-gamut colours fall outside 0..1."""
@@ -154,32 +189,58 @@ def delta_e2000(
 
 
 
+def fit_in_gamut(
+    lab: torch.Tensor, iterations: int = 10, only: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Linear RGB (3, N) of Lab pixels (3, N), out-of-gamut ones brought in by reducing their
+    chroma at constant L and hue (bisection on the chroma scale, ``iterations`` halvings),
+    and the Lab those pixels ended at (L clamped to 0..100, a/b scaled). ``only`` (N,) bool:
+    fit those pixels, leave the others as converted (the caller clips them).
+
+    The bisection runs on the out-of-gamut pixels alone, one row per quantity: L and so
+    fy = (L + 16) / 116 stay fixed while the chroma scale s moves, so only fx = fy + s a/500
+    and fz = fy - s b/200 change, and the Y column of the matrix is added once. Each step
+    halves [lo, lo + step] exactly as (lo + hi) / 2 did."""
+    L = lab[0].clamp(0.0, 100.0)
+    fy = (L + 16.0) / 116.0
+    fa, fb = lab[1] / 500.0, lab[2] / 200.0
+    m = _XYZ_REL_TO_RGB.to(dtype=lab.dtype, device=lab.device)
+    f = torch.stack([fy + fa, fy, fy - fb])
+    lin = m @ _lab_finv(f)
+    # Tested in linear RGB: the sRGB curve maps 0..1 onto 0..1 monotonically, so the same
+    # pixels are in gamut, and its pow() was half the cost of every step.
+    tol = 1e-6
+    low, high = -tol / 12.92, 1 + tol * 2.4 / 1.055
+    bad = (lin.amin(0) < low) | (lin.amax(0) > high)
+    if only is not None:
+        bad &= only
+    fitted = torch.stack([L, lab[1], lab[2]])
+    idx = bad.nonzero().squeeze(1)
+    if idx.numel() == 0:
+        return lin, fitted
+    fy_s, fa_s, fb_s = fy[idx], fa[idx], fb[idx]
+    mx, my, mz = m[:, 0:1], m[:, 1:2], m[:, 2:3]
+    y_part = my * _lab_finv(fy_s)  # (3, K): the Y contribution does not depend on the scale
+    lo = torch.zeros_like(fy_s)  # in gamut (grey)
+    step = 1.0
+    for _ in range(iterations):
+        step /= 2
+        mid = lo + step
+        test = torch.addcmul(y_part, mx, _lab_finv(torch.addcmul(fy_s, fa_s, mid)))
+        test.addcmul_(mz, _lab_finv(torch.addcmul(fy_s, fb_s, mid, value=-1.0)))
+        ok = (test.amin(0) >= low) & (test.amax(0) <= high)
+        lo = torch.where(ok, mid, lo)
+    a_s, b_s = lab[1, idx] * lo, lab[2, idx] * lo
+    f_s = torch.stack([fy_s + a_s / 500.0, fy_s, fy_s - b_s / 200.0])
+    lin[:, idx] = m @ _lab_finv(f_s)
+    fitted[1, idx] = a_s
+    fitted[2, idx] = b_s
+    return lin, fitted
+
+
 def lab_to_rgb_in_gamut(lab: torch.Tensor, dim: int = -3, iterations: int = 10) -> torch.Tensor:
     """Lab -> sRGB in 0..1, bringing out-of-gamut colours in by reducing their chroma at
-    constant L and hue (bisection). A plain RGB clamp shifts hue (saturated blues turn
-    purple), which matters when a colour transfer pushes many pixels out of gamut."""
-    lab = lab.movedim(dim, -1)
-    shape = lab.shape
-    flat = lab.reshape(-1, 3).clone()
-    flat[:, 0] = flat[:, 0].clamp(0.0, 100.0)
-    rgb = lab_to_rgb(flat, dim=-1)
-    tol = 1e-6
-    out = ((rgb < -tol) | (rgb > 1 + tol)).any(-1)
-    if bool(out.any()):
-        sub = flat[out]
-        lo = torch.zeros(sub.shape[0], 1, dtype=sub.dtype, device=sub.device)  # in gamut (grey)
-        hi = torch.ones_like(lo)  # out of gamut
-        scale = torch.tensor([0.0, 1.0, 1.0], dtype=sub.dtype, device=sub.device)
-        # The search tests linear RGB: the sRGB curve maps 0..1 onto 0..1 monotonically, so
-        # the same pixels are in gamut, and its pow() was half the cost of every step.
-        low, high = -tol / 12.92, 1 + tol * 2.4 / 1.055
-        for _ in range(iterations):
-            mid = (lo + hi) / 2
-            test = sub * (1 - scale) + sub * scale * mid
-            test_lin = xyz_to_linear_rgb(lab_to_xyz(test, dim=-1), dim=-1)
-            bad = ((test_lin < low) | (test_lin > high)).any(-1, keepdim=True)
-            hi = torch.where(bad, mid, hi)
-            lo = torch.where(bad, lo, mid)
-        rgb = rgb.clone()
-        rgb[out] = lab_to_rgb(sub * (1 - scale) + sub * scale * lo, dim=-1)
-    return rgb.clamp(0.0, 1.0).reshape(shape).movedim(-1, dim)
+    constant L and hue (bisection, see fit_in_gamut). A plain RGB clamp shifts hue (saturated
+    blues turn purple), which matters when a colour transfer pushes many pixels out of gamut."""
+    lin, _ = fit_in_gamut(_planes(lab, dim), iterations)
+    return _unplanes(linear_to_srgb(lin).clamp_(0.0, 1.0), lab, dim)

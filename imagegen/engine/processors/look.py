@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from ..color import lab_to_rgb_in_gamut, rgb_to_lab
+from ..color import fit_in_gamut, linear_to_srgb, rgb_to_lab
 from ..errors import DecodeError, ParameterError
 from ..io import Image, decode, resize_to_fit
 from .base import Choice, Processor
@@ -83,17 +83,40 @@ def _reference_pixels(reference: bytes) -> torch.Tensor:
         return opaque_pixels(rgb_to_lab(ref.rgb), ref.alpha).clone()
 
 
+def _opaque_weights(alpha: torch.Tensor | None) -> torch.Tensor | None:
+    """(N,) 0/1 weights of the pixels opaque_pixels() takes; None when it takes them all."""
+    if alpha is None:
+        return None
+    mask = alpha.reshape(-1) > 0.5
+    if int(mask.sum()) < _MIN_PIXELS:
+        return None
+    return mask.float()
+
+
 def _fit_gamut(lab: torch.Tensor, alpha: torch.Tensor | None, target_mean: torch.Tensor) -> torch.Tensor:
     """Map into the sRGB gamut, then re-centre: desaturating out-of-gamut pixels drags the
-    mean away from the reference's, so shift the whole image back by the error."""
-    rgb = lab_to_rgb_in_gamut(lab)
-    for _ in range(_GAMUT_ITERATIONS):
-        error = target_mean - opaque_pixels(rgb_to_lab(rgb), alpha).mean(0)
+    mean away from the reference's, so shift the whole image back by the error.
+
+    The mean is taken on the Lab the gamut fit ended at (fit_in_gamut returns it) rather than
+    by converting the fitted RGB back to Lab: in-gamut pixels round-trip to themselves and the
+    fitted ones are at (L, s a, s b), so it is the same figure (to float rounding) without two
+    conversions of the whole image per round; the sRGB curve is applied once, at the end.
+    Pixels with alpha 0 are invisible (every encoder drops or composites them), so only the
+    visible ones are fitted; the hidden ones are clipped, as a plain conversion would."""
+    flat = lab.reshape(3, -1)
+    weights = _opaque_weights(alpha)
+    visible = None if weights is None else alpha.reshape(-1) > 0
+    count = flat.shape[1] if weights is None else float(weights.sum())
+    for round_ in range(_GAMUT_ITERATIONS + 1):
+        lin, fitted = fit_in_gamut(flat, only=visible)
+        if round_ == _GAMUT_ITERATIONS:
+            break
+        mean = fitted.sum(1) / count if weights is None else (fitted @ weights) / count
+        error = target_mean.to(mean.dtype) - mean
         if float(error.abs().max()) < 0.25:
             break
-        lab = lab + error.view(3, 1, 1)
-        rgb = lab_to_rgb_in_gamut(lab)
-    return rgb
+        flat = flat + error[:, None]
+    return linear_to_srgb(lin).clamp_(0.0, 1.0).reshape(lab.shape)
 
 
 class LookProcessor(Processor):
