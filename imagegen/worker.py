@@ -77,17 +77,17 @@ class ImagegenWorker(SimpleWorker):
             torch.set_num_threads(int(conf.TORCH_THREADS))
 
         device = engine.get_device()
-        # Read once here so a mistyped IMAGEGEN_PRECISION, IMAGEGEN_COMPILE or
-        # IMAGEGEN_SEGMENT_BACKEND stops the worker at start, not each job.
+        # Read once here so a mistyped IMAGEGEN_PRECISION, IMAGEGEN_COMPILE,
+        # IMAGEGEN_CPU_BACKEND or IMAGEGEN_SEGMENT_BACKEND stops the worker at start, not each job.
         from .engine.model_cache import uses_bf16
-        from .engine.networks import compiled_networks
+        from .engine.networks import compiled_networks, network_backend
         from .engine.segment import backend_for
 
         compiled = ", ".join(sorted(compiled_networks())) or "none"
         logger.info(
-            "imagegen worker: engine loaded in %.2f s on %s (%s, compiled networks: %s, product masks: %s)",
+            "imagegen worker: engine loaded in %.2f s on %s (%s, compiled networks: %s, style networks: %s, product masks: %s)",
             time.perf_counter() - t0, device, "bf16 autocast" if uses_bf16(device) else "fp32", compiled,
-            backend_for(None, device),
+            network_backend("multi", device), backend_for(None, device),
         )  # fmt: skip
 
     def work(self, *args, **kwargs):

@@ -15,6 +15,13 @@ from benchmarks.common import stop as stop_process
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTS = ROOT.parent / "shared" / "datasets" / "products"
 
+# Networks exported for onnxruntime (engine/onnx_backend.py) go to a folder of this run, not the
+# user's ~/.cache; the workers the tests start inherit it.
+if "IMAGEGEN_ONNX_CACHE" not in os.environ:
+    import tempfile
+
+    os.environ["IMAGEGEN_ONNX_CACHE"] = tempfile.mkdtemp(prefix="imagegen-onnx-")
+
 
 @pytest.fixture(scope="session")
 def product_photos() -> list[Path]:

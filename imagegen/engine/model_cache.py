@@ -58,7 +58,8 @@ def _byte_capacity() -> int:
 
 def _size(model: nn.Module) -> int:
     tensors = [*model.parameters(), *model.buffers()]
-    return sum(t.numel() * t.element_size() for t in tensors)
+    # an onnxruntime session holds its weights outside torch: it states their size
+    return sum(t.numel() * t.element_size() for t in tensors) + int(getattr(model, "cache_bytes", 0))
 
 
 def get_model(network: str, weights: str, device: torch.device, load: Callable[[], nn.Module]) -> nn.Module:

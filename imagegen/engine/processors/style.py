@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from .. import model_cache
 from ..errors import ParameterError
 from ..io import Image, fitted_size
+from ..onnx_backend import OrtNetwork
 from ..runtime import get_device
 from .base import BatchProcessor, Number, Param
 
@@ -148,10 +149,10 @@ def _predictor_input(x: torch.Tensor) -> torch.Tensor:
     return _resize(square, (_PREDICTOR_SIZE, _PREDICTOR_SIZE))
 
 
-def _network(name: str, device: torch.device) -> torch.nn.Module:
+def _network(name: str, device: torch.device, *, tiled: bool = False) -> torch.nn.Module:
     from ..networks import get_network  # imports onnx only when a style is rendered
 
-    return get_network(name, device)
+    return get_network(name, device, tiled=tiled)
 
 
 def style_vector_from_image(image: Image, device: torch.device | None = None) -> list[float]:
@@ -173,14 +174,15 @@ def _run_network(net_name: str, x: torch.Tensor, styles: torch.Tensor, tile: int
     from ..tiling import run_tiled
 
     device = x.device
-    net = _network(net_name, device)
+    h, w = x.shape[-2:]
+    tiled = max(h, w) > tile
+    net = _network(net_name, device, tiled=tiled)
     batch = x.expand(styles.shape[0], -1, -1, -1) if x.shape[0] == 1 else x
-    if device.type == "cpu":
+    if device.type == "cpu" and not isinstance(net, OrtNetwork):
         batch = batch.contiguous(memory_format=torch.channels_last)  # matches the CPU modules' layout
     with model_cache.autocast(device):
-        h, w = x.shape[-2:]
-        if max(h, w) <= tile:
-            return net(batch, styles).float()
+        if not tiled:
+            return net(batch, styles).float().to(device)
         stats = NormStats()
         guide = _resize(batch, fitted_size(h, w, tile))
         with stats.recording():
