@@ -9,6 +9,11 @@ the same augmentations as an uninterrupted one.
 - DiffAugment (Zhao et al. 2020) augments real *and* generated images, differentiably,
   every time the discriminator looks at them, so D cannot memorise a small catalogue and
   the augmentation does not leak into G. Policy "color,translation,cutout".
+
+``shard=(rank, world)``: in a distributed run each process holds a slice of the batch; it
+draws the random numbers of the whole batch (world x its rows, from the generator every
+process seeded alike) and uses its slice, so the augmentations are those of one process
+augmenting the whole batch.
 """
 from __future__ import annotations
 
@@ -18,13 +23,22 @@ import torch.nn.functional as F
 __all__ = ["flip", "random_crop", "color_jitter", "diff_augment"]
 
 
-def _rand(n: int, g: torch.Generator, device: torch.device) -> torch.Tensor:
-    return torch.rand(n, generator=g).to(device)
+Shard = tuple[int, int]
 
 
-def flip(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+def _rand(n: int, g: torch.Generator, device: torch.device, shard: Shard = (0, 1)) -> torch.Tensor:
+    rank, world = shard
+    return torch.rand(n * world, generator=g)[rank * n : (rank + 1) * n].to(device)
+
+
+def _randint(low: int, high: int, n: int, g: torch.Generator, device: torch.device, shard: Shard = (0, 1)) -> torch.Tensor:
+    rank, world = shard
+    return torch.randint(low, high, (n * world, 1, 1), generator=g)[rank * n : (rank + 1) * n].to(device)
+
+
+def flip(x: torch.Tensor, g: torch.Generator, *, shard: Shard = (0, 1)) -> torch.Tensor:
     """Mirror left-right half of the batch, at random."""
-    mask = (_rand(len(x), g, x.device) < 0.5).view(-1, 1, 1, 1)
+    mask = (_rand(len(x), g, x.device, shard) < 0.5).view(-1, 1, 1, 1)
     return torch.where(mask, x.flip(3), x)
 
 
@@ -52,27 +66,27 @@ def color_jitter(x: torch.Tensor, g: torch.Generator, *, amount: float = 0.1) ->
     return x.clamp(0, 1)
 
 
-def diff_augment(x: torch.Tensor, g: torch.Generator, policy: str = "color,translation,cutout") -> torch.Tensor:
+def diff_augment(x: torch.Tensor, g: torch.Generator, policy: str = "color,translation,cutout", *, shard: Shard = (0, 1)) -> torch.Tensor:
     """DiffAugment on images in -1..1; differentiable with respect to ``x``."""
     for op in filter(None, (p.strip() for p in policy.split(","))):
-        x = _DIFF_OPS[op](x, g)
+        x = _DIFF_OPS[op](x, g, shard)
     return x
 
 
-def _color(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+def _color(x: torch.Tensor, g: torch.Generator, shard: Shard) -> torch.Tensor:
     n, dev = len(x), x.device
-    x = x + (_rand(n, g, dev) - 0.5).view(-1, 1, 1, 1)  # brightness
+    x = x + (_rand(n, g, dev, shard) - 0.5).view(-1, 1, 1, 1)  # brightness
     mean = x.mean(dim=1, keepdim=True)
-    x = (x - mean) * (_rand(n, g, dev) * 2).view(-1, 1, 1, 1) + mean  # saturation
+    x = (x - mean) * (_rand(n, g, dev, shard) * 2).view(-1, 1, 1, 1) + mean  # saturation
     mean = x.mean(dim=(1, 2, 3), keepdim=True)
-    return (x - mean) * (_rand(n, g, dev) + 0.5).view(-1, 1, 1, 1) + mean  # contrast
+    return (x - mean) * (_rand(n, g, dev, shard) + 0.5).view(-1, 1, 1, 1) + mean  # contrast
 
 
-def _translation(x: torch.Tensor, g: torch.Generator, ratio: float = 0.125) -> torch.Tensor:
+def _translation(x: torch.Tensor, g: torch.Generator, shard: Shard, ratio: float = 0.125) -> torch.Tensor:
     n, _, h, w = x.shape
     sh, sw = int(h * ratio + 0.5), int(w * ratio + 0.5)
-    dy = torch.randint(-sh, sh + 1, (n, 1, 1), generator=g).to(x.device)
-    dx = torch.randint(-sw, sw + 1, (n, 1, 1), generator=g).to(x.device)
+    dy = _randint(-sh, sh + 1, n, g, x.device, shard)
+    dx = _randint(-sw, sw + 1, n, g, x.device, shard)
     yy = torch.arange(h, device=x.device).view(1, h, 1)
     xx = torch.arange(w, device=x.device).view(1, 1, w)
     # Pixels shifted in from outside are zero (padding), as in the paper.
@@ -83,11 +97,11 @@ def _translation(x: torch.Tensor, g: torch.Generator, ratio: float = 0.125) -> t
     return padded.permute(0, 2, 3, 1)[idx, src_y, src_x].permute(0, 3, 1, 2)
 
 
-def _cutout(x: torch.Tensor, g: torch.Generator, ratio: float = 0.5) -> torch.Tensor:
+def _cutout(x: torch.Tensor, g: torch.Generator, shard: Shard, ratio: float = 0.5) -> torch.Tensor:
     n, _, h, w = x.shape
     ch, cw = int(h * ratio + 0.5), int(w * ratio + 0.5)
-    cy = torch.randint(0, h + (1 - ch % 2), (n, 1, 1), generator=g).to(x.device)
-    cx = torch.randint(0, w + (1 - cw % 2), (n, 1, 1), generator=g).to(x.device)
+    cy = _randint(0, h + (1 - ch % 2), n, g, x.device, shard)
+    cx = _randint(0, w + (1 - cw % 2), n, g, x.device, shard)
     yy = torch.arange(h, device=x.device).view(1, h, 1)
     xx = torch.arange(w, device=x.device).view(1, 1, w)
     top, left = cy - ch // 2, cx - cw // 2

@@ -1,18 +1,26 @@
-"""Training the product-image GAN.
+"""Training the product GAN.
 
-Two presets, same networks and optimiser settings, so a comparison at equal steps is fair:
+Two presets:
 
-- ``baseline`` is the article's GAN: DCGAN with batch norm, the original losses on logits
+- ``baseline`` is the article's GAN: DCGAN (networks/gan.py) with batch norm, the original
+  losses on logits
       L_D = -log D(x) - log(1 - D(G(z)))   (BCEWithLogits against 1 for real, 0 for fake)
       L_G = -log D(G(z))                    (non-saturating generator loss)
   and Adam (lr 2e-4, betas 0.5/0.999), one D step per G step.
-- ``strong`` adds what makes GANs work on small catalogues: spectral norm in D (and no
-  batch norm there), the hinge loss
-      L_D = max(0, 1 - D(x)) + max(0, 1 + D(G(z))),   L_G = -D(G(z)),
-  DiffAugment on everything D sees, and an exponential moving average of G's weights used
-  for sampling.
+- ``strong`` is made for a catalogue of a hundred images: FastGAN's networks
+  (networks/fastgan.py: skip-layer excitation in G, a self-supervised D that also
+  reconstructs real images, Liu et al. 2021), spectral norm in D, the hinge loss
+      L_D = max(0, 1 - D(x)) + max(0, 1 + D(G(z))) + recon_weight * L1 reconstructions,
+      L_G = -D(G(z)),
+  DiffAugment (color, translation, cutout) on every image D sees, real and fake, in both
+  steps, and an exponential moving average of G's weights used for sampling.
 
 A "step" is one discriminator update and one generator update on a batch.
+
+Distributed (``shard``, see distributed.py): every process draws the whole batch's random
+numbers from the same seeded generator and keeps its slice, and G's batch norm takes its
+statistics over the whole batch, so N processes train the same networks as one process
+with the same global batch (up to float rounding in the gradient all-reduce).
 """
 from __future__ import annotations
 
@@ -24,16 +32,21 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import EngineError
+from ..networks.fastgan import FastDiscriminator, FastGenerator, reconstruction_targets
 from ..networks.gan import Discriminator, Generator, depth_for
 from .augment import diff_augment, flip
 from .base import Trainer
 from .data import CatalogueData
 
-__all__ = ["GanConfig", "GanTrainer", "PRESETS", "d_loss", "g_loss", "build_generator"]
+__all__ = ["GanConfig", "GanTrainer", "PRESETS", "ARCHS", "d_loss", "g_loss", "build_generator", "build_discriminator"]
 
+ARCHS = ("dcgan", "fastgan")
 PRESETS: dict[str, dict[str, Any]] = {
-    "baseline": {"loss": "bce", "spectral_norm": False, "diffaugment": "", "ema": 0.0},
-    "strong": {"loss": "hinge", "spectral_norm": True, "diffaugment": "color,translation,cutout", "ema": 0.999},
+    "baseline": {"arch": "dcgan", "loss": "bce", "spectral_norm": False, "diffaugment": "", "ema": 0.0, "recon_weight": 0.0},
+    "strong": {
+        "arch": "fastgan", "loss": "hinge", "spectral_norm": True, "diffaugment": "color,translation,cutout", "ema": 0.999,
+        "recon_weight": 1.0, "base_channels": 8, "batch": 16,
+    },
 }
 
 
@@ -41,10 +54,12 @@ PRESETS: dict[str, dict[str, Any]] = {
 class GanConfig:
     size: int = 64
     preset: str = "strong"
+    arch: str = "dcgan"  # "dcgan" (networks/gan.py) or "fastgan" (networks/fastgan.py); old runs are dcgan
     loss: str = "hinge"  # "bce" (the article's) or "hinge"
     spectral_norm: bool = True
     diffaugment: str = "color,translation,cutout"  # "" = off
     ema: float = 0.999  # 0 = off
+    recon_weight: float = 0.0  # fastgan: weight of D's L1 reconstruction of real images
     conditional: bool = False
     batch: int = 32
     lr_g: float = 2e-4
@@ -52,7 +67,7 @@ class GanConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     z_dim: int = 128
-    base_channels: int = 64
+    base_channels: int = 64  # dcgan: width at the 64 px end x 2^k; fastgan: width at 64 px
     seed: int = 0
     log_every: int = 10
 
@@ -64,6 +79,10 @@ class GanConfig:
 
     def __post_init__(self) -> None:
         depth_for(self.size)  # validates the size
+        if self.arch not in ARCHS:
+            raise EngineError(f"GAN architecture must be one of {', '.join(ARCHS)}, got {self.arch!r}.")
+        if self.recon_weight and self.arch != "fastgan":
+            raise EngineError("recon_weight needs the fastgan discriminator (the dcgan one has no decoders).")
         if self.loss not in ("bce", "hinge"):
             raise EngineError(f"GAN loss must be 'bce' or 'hinge', got {self.loss!r}.")
         if not 0 <= self.ema < 1:
@@ -84,26 +103,42 @@ def g_loss(kind: str, fake_logits: torch.Tensor) -> torch.Tensor:
     return -fake_logits.mean()
 
 
-def build_generator(config: GanConfig, num_classes: int) -> Generator:
-    return Generator(config.size, z_dim=config.z_dim, base=config.base_channels, num_classes=num_classes if config.conditional else 0)
+def build_generator(config: GanConfig, num_classes: int) -> Generator | FastGenerator:
+    classes = num_classes if config.conditional else 0
+    if config.arch == "fastgan":
+        return FastGenerator(config.size, z_dim=config.z_dim, base=config.base_channels, num_classes=classes)
+    return Generator(config.size, z_dim=config.z_dim, base=config.base_channels, num_classes=classes)
+
+
+def build_discriminator(config: GanConfig, num_classes: int) -> Discriminator | FastDiscriminator:
+    classes = num_classes if config.conditional else 0
+    if config.arch == "fastgan":
+        return FastDiscriminator(config.size, base=config.base_channels, num_classes=classes, spectral=config.spectral_norm)
+    return Discriminator(config.size, base=config.base_channels, num_classes=classes, spectral=config.spectral_norm, batch_norm=not config.spectral_norm)
 
 
 class GanTrainer(Trainer):
     kind = "gan"
 
-    def __init__(self, config: GanConfig, data: CatalogueData, *, device: str | None = None) -> None:
+    def __init__(self, config: GanConfig, data: CatalogueData, *, device: str | None = None, shard: tuple[int, int] = (0, 1)) -> None:
         if data.images.shape[-1] != config.size:
             raise EngineError(f"The dataset is prepared at {data.images.shape[-1]} px but the GAN is {config.size} px.")
+        rank, world = shard
+        if config.batch % world:
+            raise EngineError(f"The batch ({config.batch}) must split evenly over {world} processes.")
         super().__init__(config, data, device=device)
+        self.shard = shard
         classes = len(data.label_names) if config.conditional else 0
         self.G = build_generator(config, classes).to(self.device)
-        self.D = Discriminator(
-            config.size, base=config.base_channels, num_classes=classes, spectral=config.spectral_norm, batch_norm=not config.spectral_norm
-        ).to(self.device)
+        self.D = build_discriminator(config, classes).to(self.device)
         self.G_ema = copy.deepcopy(self.G).eval() if config.ema else None
         betas = (config.beta1, config.beta2)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=config.lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=config.lr_d, betas=betas)
+        # What the steps call: the networks themselves, or their DistributedDataParallel
+        # wrappers (distributed.wrap); checkpoints always hold the bare networks.
+        self.G_train: torch.nn.Module = self.G
+        self.D_train: torch.nn.Module = self.D
         self.images = data.images.to(self.device)
         self.labels = data.labels.to(self.device)
         # Fixed inputs for sample grids, from their own generator: drawing them must not
@@ -119,34 +154,77 @@ class GanTrainer(Trainer):
         return modules
 
     def _aug(self, x: torch.Tensor) -> torch.Tensor:
-        return diff_augment(x, self.rng, self.config.diffaugment) if self.config.diffaugment else x
+        return diff_augment(x, self.rng, self.config.diffaugment, shard=self.shard) if self.config.diffaugment else x
+
+    def _mine(self, x: torch.Tensor) -> torch.Tensor:
+        """This process's slice of a tensor drawn for the whole batch."""
+        rank, world = self.shard
+        n = len(x) // world
+        return x[rank * n : (rank + 1) * n]
 
     def _train_step(self) -> dict[str, float]:
         cfg = self.config
-        idx = self.batch_indices(cfg.batch).to(self.device)
-        real = flip(self.images[idx].float() / 127.5 - 1, self.rng)
+        idx = self._mine(self.batch_indices(cfg.batch)).to(self.device)
+        real = flip(self.images[idx].float() / 127.5 - 1, self.rng, shard=self.shard)
         labels = self.labels[idx] if cfg.conditional else None
-        z = torch.randn(cfg.batch, cfg.z_dim, generator=self.rng).to(self.device)
+        z = self._mine(torch.randn(cfg.batch, cfg.z_dim, generator=self.rng)).to(self.device)
+        fastgan = cfg.arch == "fastgan"
+        part = int(torch.randint(4, (1,), generator=self.rng)) if fastgan else 0  # quadrant D reconstructs
 
+        figures: dict[str, torch.Tensor] = {}
         with self.autocast():
-            fake = self.G(z, labels)
-            real_logits = self.D(self._aug(real), labels).float()
-            fake_logits = self.D(self._aug(fake.detach()), labels).float()
+            fake = self.G_train(z, labels)
+            if fastgan:
+                # One pass over real and fake (D has no batch norm, so this equals two passes);
+                # the decoders run on the real rows only.
+                real_aug, fake_aug = self._aug(real), self._aug(fake.detach())
+                both_labels = torch.cat([labels, labels]) if labels is not None else None
+                logits, (rec_whole, rec_part) = self.D_train(torch.cat([real_aug, fake_aug]), both_labels, part=part, rows=len(real))
+                logits = logits.float()
+                real_logits, fake_logits = logits[: len(real)], logits[len(real) :]
+                whole, quadrant = reconstruction_targets(real_aug, part)
+                recon = F.l1_loss(rec_whole.float(), whole.float()) + F.l1_loss(rec_part.float(), quadrant.float())
+                figures["loss_recon"] = recon.detach()
+            else:
+                real_logits = self.D_train(self._aug(real), labels).float()
+                fake_logits = self.D_train(self._aug(fake.detach()), labels).float()
         loss_d = d_loss(cfg.loss, real_logits, fake_logits)
+        if fastgan and cfg.recon_weight:
+            loss_d = loss_d + cfg.recon_weight * recon
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         self.opt_d.step()
 
-        with self.autocast():
-            gen_logits = self.D(self._aug(fake), labels).float()
-        loss_g = g_loss(cfg.loss, gen_logits)
-        self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
+        # G's step goes through the bare D with its weights frozen: no gradients are computed
+        # (or all-reduced) for D's weights.
+        self.D.requires_grad_(False)
+        try:
+            with self.autocast():
+                gen_logits = self.D(self._aug(fake), labels).float()
+            loss_g = g_loss(cfg.loss, gen_logits)
+            self.opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+        finally:
+            self.D.requires_grad_(True)
         self.opt_g.step()
         self._update_ema()
 
-        accuracy = ((real_logits > 0).float().mean() + (fake_logits < 0).float().mean()) / 2
-        return {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "d_accuracy": accuracy.item()}
+        figures["loss_d"] = loss_d.detach()
+        figures["loss_g"] = loss_g.detach()
+        figures["d_accuracy"] = ((real_logits > 0).float().mean() + (fake_logits < 0).float().mean()).detach() / 2
+        return self._report(figures)
+
+    def _report(self, figures: dict[str, torch.Tensor]) -> dict[str, float]:
+        """Plain floats for the history; averaged over processes in a distributed run, so the
+        history is the whole batch's, as in one process."""
+        keys = ["loss_d", "loss_g", "d_accuracy", *(["loss_recon"] if "loss_recon" in figures else [])]
+        values = torch.stack([figures[k].float() for k in keys])
+        if self.shard[1] > 1:
+            import torch.distributed as dist
+
+            dist.all_reduce(values)
+            values = values / self.shard[1]
+        return dict(zip(keys, values.tolist()))
 
     @torch.no_grad()
     def _update_ema(self) -> None:
@@ -158,7 +236,7 @@ class GanTrainer(Trainer):
         for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
             b_ema.copy_(b)
 
-    def sampler(self) -> Generator:
+    def sampler(self) -> Generator | FastGenerator:
         """The generator used for sampling: the EMA copy when there is one."""
         return self.G_ema if self.G_ema is not None else self.G
 
@@ -184,6 +262,7 @@ class GanTrainer(Trainer):
         train = self.data.train()
         return {
             "kind": "gan",
+            "arch": self.config.arch,  # older exports have none: dcgan
             "config": asdict(self.config),
             "label_names": self.data.label_names,
             "generator": {k: v.detach().cpu() for k, v in self.sampler().state_dict().items()},

@@ -17,6 +17,7 @@ import torch
 
 from ..errors import ParameterError
 from ..metrics.generative import nearest, thumbnails
+from ..networks.fastgan import FastGenerator
 from ..networks.gan import Generator
 from .base import config_from_dict, resolve_device
 from .gan import GanConfig, build_generator
@@ -57,7 +58,7 @@ class GanSampler:
         self.config: GanConfig = config_from_dict(GanConfig, export["config"])
         self.label_names: list[str] = list(export["label_names"])
         self.device, self.bf16 = resolve_device(device)
-        self.net: Generator = build_generator(self.config, len(self.label_names))
+        self.net: Generator | FastGenerator = build_generator(self.config, len(self.label_names))
         self.net.load_state_dict(export["generator"])
         self.net.to(self.device).eval()
         self.guard = MemorisationGuard(export["train_thumbs"], list(export["train_keys"]), threshold)
@@ -74,11 +75,17 @@ class GanSampler:
     @torch.no_grad()
     def render(self, seeds: list[int], label: str | None = None) -> torch.Tensor:
         """One image per seed (the same seed always gives the same image): (N, 3, S, S) 0..1."""
-        z = torch.stack([torch.randn(self.config.z_dim, generator=torch.Generator().manual_seed(s)) for s in seeds])
-        labels = torch.full((len(seeds),), self.label_index(label), dtype=torch.long)
-        with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-            out = self.net(z.to(self.device), labels.to(self.device) if self.config.conditional else None)
-        return ((out.float() + 1) / 2).clamp(0, 1).cpu()
+        index = self.label_index(label)
+        images = []
+        # One seed per forward pass: CPU convolution kernels are picked by batch size, so a
+        # batch of three can differ from a batch of one in the last bit.
+        for s in seeds:
+            z = torch.randn(1, self.config.z_dim, generator=torch.Generator().manual_seed(s))
+            labels = torch.full((1,), index, dtype=torch.long)
+            with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+                out = self.net(z.to(self.device), labels.to(self.device) if self.config.conditional else None)
+            images.append(((out.float() + 1) / 2).clamp(0, 1).cpu())
+        return torch.cat(images)
 
     def sample(self, n: int, *, label: str | None = None, seed: int = 0, max_tries: int | None = None) -> tuple[list[Sample], int]:
         """Up to ``n`` samples that pass the guard, trying seeds seed, seed+1, ... at most
