@@ -72,6 +72,10 @@ class TrainingRunAdmin(admin.ModelAdmin):
             from .segmentation import segment_headline
 
             return segment_headline(m)
+        if obj.kind == TrainingRun.Kind.BACKDROP and m:
+            from .backdrops import backdrop_headline
+
+            return backdrop_headline(m)
         if obj.kind == TrainingRun.Kind.ENHANCE and "gan" in m:
             return f"PSNR-Y {m['gan']['psnr_y']:.2f} dB (bicubic {m['bicubic']['psnr_y']:.2f})"
         if "kid" in m:
@@ -90,6 +94,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
         caption = {
             TrainingRun.Kind.ENHANCE: "input, bicubic, GAN, original",
             TrainingRun.Kind.SEGMENT: "input, built-in mask, fine-tuned mask, truth (fixed compositions)",
+            TrainingRun.Kind.BACKDROP: "pairs: a crop of a training photo, then a generated backdrop of its look (fixed noise)",
         }.get(obj.kind, "fixed noise, the same at every checkpoint")
         return format_html('<img src="{}" alt="samples" style="max-width:640px;image-rendering:pixelated"><br><small>{}</small>', obj.samples.url, caption)
 
@@ -102,6 +107,10 @@ class TrainingRunAdmin(admin.ModelAdmin):
             from .segmentation import segment_figures_html
 
             return segment_figures_html(m)
+        if obj.kind == TrainingRun.Kind.BACKDROP:
+            from .backdrops import backdrop_figures_html
+
+            return backdrop_figures_html(m)
         if obj.kind == TrainingRun.Kind.ENHANCE:
             # format_html escapes its arguments into SafeStrings first, so "{:.2f}" in the template
             # would fail on them (and Django's readonly field hides the ValueError): format here

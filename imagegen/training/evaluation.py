@@ -50,6 +50,10 @@ def evaluate_run(run: TrainingRun, *, samples: int = 256, device: str | None = N
             use_backgrounds(data, backgrounds)
 
         figures = evaluate_segment(trainer, data)
+    elif run.kind == TrainingRun.Kind.BACKDROP:
+        from .backdrops import evaluate_backdrop
+
+        figures = evaluate_backdrop(trainer, data, samples=samples)
     elif run.kind == TrainingRun.Kind.GAN:
         figures = evaluate_gan(trainer, data, samples=samples, memorisation_threshold=conf.MEMORISATION_THRESHOLD)
     else:
@@ -66,6 +70,10 @@ def format_table(kind: str, figures: dict[str, Any]) -> str:
         from .segmentation import format_segment_table
 
         return format_segment_table(figures)
+    if kind == TrainingRun.Kind.BACKDROP:
+        from .backdrops import format_backdrop_table
+
+        return format_backdrop_table(figures)
     if kind == TrainingRun.Kind.ENHANCE:
         head = f"{'method':<10}{'PSNR-Y dB':>11}{'SSIM-Y':>9}{'PSNR-RGB dB':>13}{'SSIM-RGB':>10}"
         lines = [

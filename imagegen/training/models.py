@@ -30,6 +30,7 @@ class TrainingRun(models.Model):
         GAN = "gan", _("Product GAN (generate)")
         ENHANCE = "enhance", _("4x enhancement GAN")
         SEGMENT = "segment", _("Product segmentation (cut-outs)")
+        BACKDROP = "backdrop", _("Generated backdrops (GAN)")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")

@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["make_config", "create_run", "execute", "load_trainer", "publish_enhance_style", "ENHANCE_STYLE", "RunBusy"]
 
 ENHANCE_STYLE = "enhance-4x"
-DEFAULT_STEPS = {"gan": 5000, "enhance": 5000, "segment": 1000}  # segment: engine.training.segment.DEFAULT_STEPS
+DEFAULT_STEPS = {"gan": 5000, "enhance": 5000, "segment": 1000, "backdrop": 1500}  # segment, backdrop: engine.training.*.DEFAULT_STEPS
 # A running run whose row has not moved for this long is taken to be dead (killed process).
 STALE_AFTER = timedelta(minutes=10)
 
@@ -57,7 +57,11 @@ def make_config(kind: str, *, size: int | None = None, batch: int | None = None,
         from ..engine.training.segment import SegmentConfig
 
         return asdict(SegmentConfig(seed=seed, **({"size": size} if size else {}), **values))
-    raise ValueError(f"Unknown training kind {kind!r}; use 'gan', 'enhance' or 'segment'.")
+    if kind == TrainingRun.Kind.BACKDROP:
+        from ..engine.training.backdrop import BackdropConfig
+
+        return asdict(BackdropConfig(seed=seed, **({"crop": size} if size else {}), **values))
+    raise ValueError(f"Unknown training kind {kind!r}; use 'gan', 'enhance', 'segment' or 'backdrop'.")
 
 
 def create_run(kind: str, config: dict[str, Any], *, steps: int, device: str = "auto", holdout: float = 0.2,
@@ -69,7 +73,7 @@ def create_run(kind: str, config: dict[str, Any], *, steps: int, device: str = "
         "background": list(background or conf.BACKGROUND),
     }
     if backgrounds:
-        options["backgrounds"] = backgrounds  # segment: folder of background photos
+        options["backgrounds"] = backgrounds  # segment, backdrop: folder of background photos
     return TrainingRun.objects.create(
         kind=kind, config=config, seed=config["seed"], total_steps=steps, device=device or "auto", dataset={"options": options}
     )
@@ -77,6 +81,8 @@ def create_run(kind: str, config: dict[str, Any], *, steps: int, device: str = "
 
 def _default_min_side(kind: str, config: dict[str, Any]) -> int:
     # An image smaller than the model's resolution would only be upscaled into blur.
+    if kind == TrainingRun.Kind.BACKDROP:
+        return 128  # a backdrop photo smaller than this has too little texture to learn from
     if kind == TrainingRun.Kind.SEGMENT:
         return 64  # products are scaled to any share of the frame; below 64 px there is no edge left to learn
     return int(config["size"] if kind == TrainingRun.Kind.GAN else config["image_size"] // 2)
@@ -87,8 +93,10 @@ def _engine_config(run: TrainingRun):
     from ..engine.training.enhance import EnhanceConfig
     from ..engine.training.gan import GanConfig
     from ..engine.training.segment import SegmentConfig
+    from ..engine.training.backdrop import BackdropConfig
 
-    cls = {TrainingRun.Kind.GAN: GanConfig, TrainingRun.Kind.SEGMENT: SegmentConfig}.get(run.kind, EnhanceConfig)
+    cls = {TrainingRun.Kind.GAN: GanConfig, TrainingRun.Kind.SEGMENT: SegmentConfig,
+           TrainingRun.Kind.BACKDROP: BackdropConfig}.get(run.kind, EnhanceConfig)
     return config_from_dict(cls, run.config)
 
 
@@ -97,6 +105,10 @@ def load_data(run: TrainingRun):
 
     config = _engine_config(run)
     options = run.dataset.get("options", {})
+    if run.kind == TrainingRun.Kind.BACKDROP:
+        from .backdrops import load_backdrop_photos
+
+        return load_backdrop_photos(folder=options.get("backgrounds"), photo_short=config.photo_short, min_side=int(options.get("min_side", 128)))
     if run.kind == TrainingRun.Kind.SEGMENT:
         from .segmentation import load_segment_catalogue
 
@@ -120,8 +132,10 @@ def load_trainer(run: TrainingRun, data, *, device: str | None = None, checkpoin
     from ..engine.training.enhance import EnhanceTrainer
     from ..engine.training.gan import GanTrainer
     from ..engine.training.segment import SegmentTrainer
+    from ..engine.training.backdrop import BackdropTrainer
 
-    cls = {TrainingRun.Kind.GAN: GanTrainer, TrainingRun.Kind.SEGMENT: SegmentTrainer}.get(run.kind, EnhanceTrainer)
+    cls = {TrainingRun.Kind.GAN: GanTrainer, TrainingRun.Kind.SEGMENT: SegmentTrainer,
+           TrainingRun.Kind.BACKDROP: BackdropTrainer}.get(run.kind, EnhanceTrainer)
     trainer = cls(_engine_config(run), data.train(), device=device or run.device or "auto")
     if checkpoint and run.checkpoint:
         with run.checkpoint.open("rb") as stream:
@@ -190,6 +204,8 @@ def _train(run: TrainingRun, progress: ProgressFn | None, checkpoint_every: int 
     if run.kind == TrainingRun.Kind.SEGMENT:
         split["backgrounds"] = data.background_names
         split["background_origin"] = data.background_origin
+    if run.kind == TrainingRun.Kind.BACKDROP:
+        split["photos"], split["origin"] = data.names, data.origin
     previous = run.dataset.get("train_hashes")
     now_hashes = sorted(data.train().hashes)
     dataset = {
@@ -254,6 +270,10 @@ def _train(run: TrainingRun, progress: ProgressFn | None, checkpoint_every: int 
         from .segmentation import publish_cutout_style
 
         publish_cutout_style(run)
+    elif run.kind == TrainingRun.Kind.BACKDROP:
+        from .backdrops import publish_backdrop_style
+
+        publish_backdrop_style(run)
     return run
 
 

@@ -1,4 +1,4 @@
-"""python manage.py imagegen_evaluate {gan,enhance,segment} [RUN] [--run ID] [--samples N] [--device]
+"""python manage.py imagegen_evaluate {gan,enhance,segment,backdrop} [RUN] [--run ID] [--samples N] [--device]
 
 Figures on the held-out split, saved on the TrainingRun and printed as a table."""
 from __future__ import annotations
@@ -12,13 +12,13 @@ from imagegen.training.models import TrainingRun
 
 
 class Command(BaseCommand):
-    help = "Evaluate a training run on the held-out images (enhance: PSNR/SSIM vs bicubic and Lanczos; gan: KID, Frechet, SWD, precision/recall, D accuracy, memorisation; segment: IoU and alpha MAE on white and on photos, built-in vs fine-tuned)."
+    help = "Evaluate a training run on the held-out images (enhance: PSNR/SSIM vs bicubic and Lanczos; gan: KID, Frechet, SWD, precision/recall, D accuracy, memorisation; segment: IoU and alpha MAE on white and on photos, built-in vs fine-tuned; backdrop: memorisation (nearest training crop), diversity, KID)."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("kind", choices=[k.value for k in TrainingRun.Kind])
         parser.add_argument("run_id", nargs="?", type=int, metavar="RUN", help="Run id (same as --run).")
         parser.add_argument("--run", type=int, help="Run id (default: the latest run of this kind with a checkpoint).")
-        parser.add_argument("--samples", type=int, default=256, help="GAN: images to generate for the figures (default 256).")
+        parser.add_argument("--samples", type=int, default=256, help="GAN, backdrop: images to generate for the figures (default 256).")
         parser.add_argument("--device", default=None, help="auto, cpu, cuda ... (default: the run's device).")
         parser.add_argument("--backgrounds", metavar="DIR",
                             help="segment: evaluate on the photos in DIR instead of the run's backgrounds (e.g. photos it never saw).")

@@ -1,4 +1,4 @@
-"""python manage.py imagegen_train {gan,enhance,segment} [--size --steps --batch --device --resume --seed]
+"""python manage.py imagegen_train {gan,enhance,segment,backdrop} [--size --steps --batch --device --resume --seed]
 
 Trains on every image of the registered sources (see docs/models.md). Inline by default, with
 a progress bar; ``--queue`` puts the run on the imagegen-train queue for a (GPU) worker.
@@ -15,7 +15,7 @@ from imagegen.training.runner import DEFAULT_STEPS, RunBusy, create_run, execute
 
 class Command(BaseCommand):
     help = ("Train the product GAN ('gan') or the 4x enhancement GAN ('enhance') on the catalogue's images, or fine-tune the "
-            "product segmenter ('segment') on its transparent product photos.")
+            "product segmenter ('segment') on its transparent product photos, or the backdrop GAN ('backdrop') on a folder of backdrop photos.")
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("kind", choices=[k.value for k in TrainingRun.Kind])
@@ -35,6 +35,9 @@ class Command(BaseCommand):
         parser.add_argument("--backgrounds", metavar="DIR",
                             help="segment: folder of background photos (default IMAGEGEN['SEGMENT_BACKGROUNDS'], then the look/background "
                             "styles' reference images, then procedural backgrounds only).")
+        parser.add_argument("--from-folder", metavar="DIR",
+                            help="backdrop: folder of the backdrop photos to learn (studio sweeps, marble, wood, fabric, rooms); default as "
+                            "--backgrounds: IMAGEGEN['SEGMENT_BACKGROUNDS'], then the look/background styles' reference photos.")
         parser.add_argument("--lr", type=float, help="segment: Adam's learning rate (default 1e-4).")
         parser.add_argument("--holdout", type=float, default=0.2, help="Share of images held out for evaluation (default 0.2).")
         parser.add_argument("--log-every", type=int, help="Steps per loss-history point and progress update (default 10).")
@@ -74,13 +77,15 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Run #{run.pk} done: {run.step} steps{rate}; checkpoint {run.checkpoint.name}, weights {run.weights.name}."))
         if kind == TrainingRun.Kind.ENHANCE:
             self.stdout.write("Published as the 'enhance-4x' style: use it on low-resolution images (processor 'enhance').")
+        if kind == TrainingRun.Kind.BACKDROP:
+            self.stdout.write("Published as the 'generated-backdrop' style (processor 'background'): every product gets its own generated scene.")
         if kind == TrainingRun.Kind.SEGMENT:
             self.stdout.write("Published as the reference file of the 'cutout' style: new product masks use the fine-tuned network.")
         self.stdout.write(f"Evaluate with: python manage.py imagegen_evaluate {kind} --run {run.pk}")
 
     def _describe(self, run: TrainingRun) -> str:
         c = run.config
-        return f"size {c['size']}, batch {c['batch']}, seed {c['seed']}, steps {run.step}->{run.total_steps}"
+        return f"size {c.get('size', c.get('crop'))}, batch {c['batch']}, seed {c['seed']}, steps {run.step}->{run.total_steps}"
 
     def _new(self, kind: str, opts) -> TrainingRun:
         if opts["conditional"] and kind == TrainingRun.Kind.GAN and not conf.TRAINING_LABEL:
@@ -90,10 +95,15 @@ class Command(BaseCommand):
             extra["base_channels"] = opts["base_channels"]
         elif kind == TrainingRun.Kind.SEGMENT:
             extra["lr"] = opts["lr"]
+        elif kind == TrainingRun.Kind.BACKDROP:
+            pass
         else:
             extra["image_size"] = opts["image_size"]
-        if opts["backgrounds"] and kind != TrainingRun.Kind.SEGMENT:
-            raise CommandError("--backgrounds is for segment runs only.")
+        if opts["backgrounds"] and kind not in (TrainingRun.Kind.SEGMENT, TrainingRun.Kind.BACKDROP):
+            raise CommandError("--backgrounds is for segment (and backdrop) runs only.")
+        if opts["from_folder"] and kind != TrainingRun.Kind.BACKDROP:
+            raise CommandError("--from-folder is for backdrop runs only (segment runs take --backgrounds).")
+        folder = opts["from_folder"] or opts["backgrounds"]
         try:
             config = make_config(kind, size=opts["size"], batch=opts["batch"], seed=opts["seed"], preset=opts["preset"],
                                  conditional=opts["conditional"], **extra)
@@ -104,7 +114,7 @@ class Command(BaseCommand):
         steps = opts["steps"] or DEFAULT_STEPS[kind]
         if steps < 1:
             raise CommandError("--steps must be at least 1.")
-        return create_run(kind, config, steps=steps, device=opts["device"], holdout=opts["holdout"], backgrounds=opts["backgrounds"])
+        return create_run(kind, config, steps=steps, device=opts["device"], holdout=opts["holdout"], backgrounds=folder)
 
     def _resume(self, kind: str, opts) -> TrainingRun:
         runs = TrainingRun.objects.filter(kind=kind)
