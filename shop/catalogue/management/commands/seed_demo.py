@@ -4,9 +4,15 @@
     python manage.py seed_demo --count 60
     python manage.py seed_demo --from-folder ~/photos   # the shop's own photos instead
     python manage.py seed_demo --flush               # delete the demo products first
+    python manage.py seed_demo --no-backdrop         # do not queue the backdrop GAN's training
 
 Nothing is downloaded: the photos are drawn by :mod:`shop.catalogue.drawing` (or read from
 the folder). Running it twice creates nothing new; products are matched by slug.
+
+When background photos are configured (IMAGEGEN["SEGMENT_BACKGROUNDS"]: the demo's
+../shared/datasets/backgrounds when present), it also queues one backdrop GAN training run on
+the training queue (the dev worker of `make run` takes it, ~12 min on 2 CPU cores); when it
+finishes, the 'generated-backdrop' style appears. Nothing waits for it here.
 """
 
 from __future__ import annotations
@@ -117,6 +123,7 @@ class Command(BaseCommand):
             help="Delete the demo products (or, with --from-folder, the products imported from DIR) first.",
         )
         parser.add_argument("--size", type=int, default=768, help="Pixel size of the drawn photos (default 768).")
+        parser.add_argument("--no-backdrop", action="store_true", help="Do not queue the backdrop GAN's training run.")
 
     # ----------------------------------------------------------------------------------------
     def handle(self, *args: Any, **options: Any) -> None:
@@ -144,9 +151,37 @@ class Command(BaseCommand):
         else:
             products, images, skipped, skipped_images = self.seed_products(count, size)
 
+        if not options["no_backdrop"]:
+            self.queue_backdrop_training()
         self.stdout.write(self.style.SUCCESS(summary(
             created=(products, images, styles_created), present=(skipped, skipped_images, styles_present), deleted=deleted
         )))
+
+    def queue_backdrop_training(self) -> None:
+        """One backdrop GAN run on the configured background photos, queued for the training
+        worker, unless there is one already (any state but failed)."""
+        from redis.exceptions import RedisError
+
+        from imagegen.conf import conf
+        from imagegen.training.jobs import enqueue_training
+        from imagegen.training.models import TrainingRun
+        from imagegen.training.runner import DEFAULT_STEPS, create_run, make_config
+
+        folder = conf.SEGMENT_BACKGROUNDS
+        if not folder or not Path(folder).is_dir():
+            return
+        if TrainingRun.objects.filter(kind=TrainingRun.Kind.BACKDROP).exclude(status=TrainingRun.Status.FAILED).exists():
+            return
+        run = create_run(TrainingRun.Kind.BACKDROP, make_config(TrainingRun.Kind.BACKDROP), steps=DEFAULT_STEPS["backdrop"],
+                         device="auto", backgrounds=str(folder))
+        try:
+            enqueue_training(run)
+        except RedisError as exc:
+            self.stdout.write(f"Backdrop training run #{run.pk} stays queued (Redis: {exc}); "
+                              f"queue it later with: python manage.py imagegen_train backdrop --resume {run.pk} --queue")
+            return
+        self.stdout.write(f"Queued backdrop GAN training run #{run.pk} on {folder} (imagegen-train queue): "
+                          "the 'generated-backdrop' style appears when it finishes.")
 
     # ----------------------------------------------------------------------------------------
     def seed_styles(self) -> tuple[int, int]:
