@@ -8,9 +8,10 @@ command, the evaluation and the worker run), so no database is needed:
 
     .venv/bin/python -m benchmarks.bench_backdrop [--steps N] [--threads 2]
 
-Writes benchmarks/results/backdrop.json, docs/backdrop-samples.png, docs/backdrop-products.png
-and the "backdrop" section of docs/benchmarks.md. `make bench` runs it at 300 steps (about
-3 min); the default steps take about 11 min on 2 CPU cores (run it under the CPU lock).
+The default steps write benchmarks/results/backdrop.json, docs/backdrop-samples.png,
+docs/backdrop-products.png and the "backdrop" section of docs/benchmarks.md (about 12 min on 2
+idle CPU cores; run it under the CPU lock). Any other --steps (`make bench` runs 300, about 3
+min) writes backdrop-short.json and its own section, and leaves the pictures alone.
 """
 from __future__ import annotations
 
@@ -113,8 +114,10 @@ def main() -> None:
         timings.append(time.perf_counter() - t2)
     buf = io.BytesIO()
     torch.save(trainer.export(), buf)
+    full = args.steps == DEFAULT_STEPS
+    name = "backdrop" if full else "backdrop-short"
     products = []
-    if not args.no_docs:
+    if full and not args.no_docs:
         sample_sheet(trainer, data, ROOT / "docs" / "backdrop-samples.png")
         products = product_sheet(buf.getvalue(), ROOT / "docs" / "backdrop-products.png")
     payload = {
@@ -133,17 +136,23 @@ def main() -> None:
         "history": trainer.history,
         "figures": figures,
     }
-    path = write_results("backdrop", payload)
+    path = write_results(name, payload)
     print(f"wrote {path}")
     print({k: v for k, v in figures.items() if not isinstance(v, list)})
     if not args.no_docs:
-        write_section("backdrop", markdown(payload))
+        write_section(name, markdown(payload, full))
 
 
-def markdown(p: dict) -> str:
+def markdown(p: dict, full: bool) -> str:
     f = p["figures"]
     first, last = p["history"][0], p["history"][-1]
-    return f"""## Generated backdrops (CPU)
+    title = "## Generated backdrops (CPU)" if full else f"### Generated backdrops, short budget ({p['steps']} steps, `make bench`)"
+    pictures = (
+        "Pictures: docs/backdrop-samples.png (each row: a training photo, then four generated backdrops of its look) and\n"
+        "docs/backdrop-products.png (products placed by the published style); described in docs/models.md (\"Generated backdrops\")."
+        if full else "The pictures in docs/ come from the default run."
+    )
+    return f"""{title}
 
 `python -m benchmarks.bench_backdrop --steps {p['steps']} --threads {p['threads']}` (the default `imagegen_train backdrop`
 training, engine only) on the {len(p['photos'])} photos of `../shared/datasets/backgrounds` ({', '.join(p['photos'])}):
@@ -166,8 +175,7 @@ shared, so compare CPU-seconds), evaluation {p['eval_seconds']:.0f} s.
 Losses (mean over {p['config']['log_every']} steps): D {first['loss_d']:.3f} -> {last['loss_d']:.3f}, G {first['loss_g']:.3f} -> {last['loss_g']:.3f},
 D accuracy {first['d_accuracy']:.2f} -> {last['d_accuracy']:.2f}. {f['generated']} samples of {f['crop']} px against
 {f['reference_crops']} training crops (stride {f['grid_stride']} px, both training scales).
-Pictures: docs/backdrop-samples.png (each row: a training photo, then four generated backdrops of its look) and
-docs/backdrop-products.png (products placed by the published style); described in docs/models.md ("Generated backdrops").
+{pictures}
 """
 
 

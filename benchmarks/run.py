@@ -22,6 +22,9 @@ SUITE = {
     # IoU built-in vs fine-tuned at a short budget (about 4 min); the 1000-step figures of the
     # default command: `python -m benchmarks.bench_segment` alone (about 20 min)
     "segment": ("benchmarks.bench_segment", ["--steps", "150"]),
+    # backdrop GAN at a short budget (about 3 min; backdrop-short.json); the default 1500-step
+    # figures and pictures: `python -m benchmarks.bench_backdrop` alone (about 12 min)
+    "backdrop": ("benchmarks.bench_backdrop", ["--steps", "300"]),
     "style-options": ("benchmarks.bench_style_options", ["--repeats", "3"]),
     "batching": ("benchmarks.bench_batching", ["--uploads", "16", "--rounds", "2"]),
     "api": ("benchmarks.bench_api", []),
