@@ -125,9 +125,10 @@ def load_data(run: TrainingRun):
     )
 
 
-def load_trainer(run: TrainingRun, data, *, device: str | None = None, checkpoint: bool = True):
+def load_trainer(run: TrainingRun, data, *, device: str | None = None, checkpoint: bool = True, world=None):
     """The engine trainer for ``run`` on the train split of ``data``, restored from the run's
-    checkpoint when it has one."""
+    checkpoint when it has one; in a process group (``world``, GAN only) on this process's
+    device and slice of the batch, behind DistributedDataParallel."""
     from ..engine.training.base import load_checkpoint
     from ..engine.training.enhance import EnhanceTrainer
     from ..engine.training.gan import GanTrainer
@@ -136,10 +137,18 @@ def load_trainer(run: TrainingRun, data, *, device: str | None = None, checkpoin
 
     cls = {TrainingRun.Kind.GAN: GanTrainer, TrainingRun.Kind.SEGMENT: SegmentTrainer,
            TrainingRun.Kind.BACKDROP: BackdropTrainer}.get(run.kind, EnhanceTrainer)
-    trainer = cls(_engine_config(run), data.train(), device=device or run.device or "auto")
+    device = device or run.device or "auto"
+    if world is not None:
+        from ..engine.training import distributed
+
+        trainer = cls(_engine_config(run), data.train(), device=distributed.device_for(world, device), shard=world.shard)
+    else:
+        trainer = cls(_engine_config(run), data.train(), device=device)
     if checkpoint and run.checkpoint:
         with run.checkpoint.open("rb") as stream:
             trainer.load_state_dict(load_checkpoint(stream.read()))
+    if world is not None:
+        distributed.wrap(trainer)
     return trainer
 
 
@@ -177,14 +186,18 @@ def _png(grid) -> bytes:
     return buf.getvalue()
 
 
-def execute(run_id: int, *, progress: ProgressFn | None = None, checkpoint_every: int | None = None) -> TrainingRun:
+def execute(run_id: int, *, progress: ProgressFn | None = None, checkpoint_every: int | None = None, world=None) -> TrainingRun:
     """Train run ``run_id`` to its total steps (resuming from its checkpoint). Any failure is
-    recorded on the row (status failed, error) and raised again."""
-    run = _claim(run_id)
+    recorded on the row (status failed, error) and raised again. ``world``: this process's
+    place in a process group (distributed_run.py); only rank 0 writes to the row and storage."""
+    run = _claim_in_group(run_id, world)
     try:
-        return _train(run, progress, checkpoint_every)
+        return _train(run, progress, checkpoint_every, world)
     except Exception as exc:
         from ..engine.errors import EngineError
+
+        if world is not None and world.rank != 0:
+            raise
 
         message = str(exc) if isinstance(exc, (EngineError, ValueError)) else f"{type(exc).__name__}: {exc}"
         TrainingRun.objects.filter(pk=run.pk).update(
@@ -194,12 +207,36 @@ def execute(run_id: int, *, progress: ProgressFn | None = None, checkpoint_every
         raise
 
 
-def _train(run: TrainingRun, progress: ProgressFn | None, checkpoint_every: int | None) -> TrainingRun:
+def _claim_in_group(run_id: int, world) -> TrainingRun:
+    """``_claim`` by rank 0 alone; the other ranks learn whether it worked."""
+    if world is None:
+        return _claim(run_id)
+    from ..engine.training import distributed
+
+    run, error = None, None
+    if world.rank == 0:
+        try:
+            run = _claim(run_id)
+        except RunBusy as exc:
+            error = str(exc)
+    error = distributed.broadcast(error)
+    if error:
+        raise RunBusy(error)
+    return run or TrainingRun.objects.get(pk=run_id)
+
+
+def _train(run: TrainingRun, progress: ProgressFn | None, checkpoint_every: int | None, world=None) -> TrainingRun:
+    from ..engine.training import distributed
     from ..engine.training.base import save_checkpoint
     from ..engine.training.loop import run as train_loop
 
+    main = world is None or world.rank == 0
+    if not main:  # rank 0 prepares (and caches) the catalogue first; the others read its cache
+        distributed.barrier()
     data = load_data(run)
-    trainer = load_trainer(run, data)
+    if main and world is not None:
+        distributed.barrier()
+    trainer = load_trainer(run, data, world=world)
     split = {"train": len(data.train()), "held_out": len(data.held_out()), "labels": data.label_names}
     if run.kind == TrainingRun.Kind.SEGMENT:
         split["backgrounds"] = data.background_names
@@ -216,14 +253,18 @@ def _train(run: TrainingRun, progress: ProgressFn | None, checkpoint_every: int 
         "train_hashes": previous or now_hashes,
         "changed_since_start": bool(previous and previous != now_hashes),
     }
-    if dataset["changed_since_start"]:
+    if dataset["changed_since_start"] and main:
         logger.warning("imagegen: run %s resumes on a catalogue that changed since it started; losses will differ from an uninterrupted run", run.pk)
-    TrainingRun.objects.filter(pk=run.pk).update(dataset=dataset, device_used=_device_label(trainer), updated_at=timezone.now())
+    if main:
+        device_used = _device_label(trainer) + (f" x{world.size} processes" if world is not None else "")
+        TrainingRun.objects.filter(pk=run.pk).update(dataset=dataset, device_used=device_used, updated_at=timezone.now())
     run.dataset = dataset
 
     start_step, start_seconds = trainer.step, trainer.seconds
 
     def on_progress(step: int, total: int, losses: dict[str, float]) -> None:
+        if not main:
+            return
         elapsed = trainer.seconds - start_seconds
         rate = (step - start_step) / elapsed if elapsed > 0 else None
         TrainingRun.objects.filter(pk=run.pk).update(
@@ -233,11 +274,14 @@ def _train(run: TrainingRun, progress: ProgressFn | None, checkpoint_every: int 
             progress(step, total, losses)
 
     def on_checkpoint(state: dict[str, Any]) -> None:
+        if not main:
+            return
         _save_file(run, "checkpoint", f"checkpoint-{state['step']}.pt", save_checkpoint(state))
         _save_file(run, "samples", f"samples-{state['step']}.png", _png(trainer.sample_grid()))
 
     def should_stop() -> bool:
-        return TrainingRun.objects.filter(pk=run.pk, status=TrainingRun.Status.STOPPING).exists()
+        stop = main and TrainingRun.objects.filter(pk=run.pk, status=TrainingRun.Status.STOPPING).exists()
+        return distributed.broadcast(stop) if world is not None else stop  # every rank stops at the same step
 
     every = checkpoint_every if checkpoint_every is not None else max(100, run.total_steps // 10)
     finished = train_loop(
@@ -250,6 +294,8 @@ def _train(run: TrainingRun, progress: ProgressFn | None, checkpoint_every: int 
         should_stop=should_stop,
     )
     now = timezone.now()
+    if not main:
+        return run
     if not finished:
         TrainingRun.objects.filter(pk=run.pk).update(status=TrainingRun.Status.STOPPED, step=trainer.step, finished_at=now, updated_at=now)
         run.refresh_from_db()

@@ -81,7 +81,7 @@ def test_gan_command_end_to_end_records_the_run_evaluates_and_generates(admin_cl
     assert 0 <= run.metrics["d_accuracy_held_out"] <= 1
 
     page = admin_client.get(f"/admin/imagegen/trainingrun/{run.pk}/change/").content.decode()
-    assert page.count("<polyline") == 3  # loss_d, loss_g, d_accuracy: the server-drawn loss curves
+    assert page.count("<polyline") == 4  # loss_d, loss_g, d_accuracy, loss_recon (strong: FastGAN's D): server-drawn curves
     assert run.samples.url in page and "randconv64-v1" in page and "Precision" in page
     assert "cdn" not in page.lower()
 

@@ -20,7 +20,7 @@ from ..metrics.generative import nearest, thumbnails
 from ..networks.fastgan import FastGenerator
 from ..networks.gan import Generator
 from .base import config_from_dict, resolve_device
-from .gan import GanConfig, build_generator
+from .gan import ARCHS, GanConfig, build_generator
 
 __all__ = ["MemorisationGuard", "Sample", "GanSampler", "DEFAULT_MEMORISATION_THRESHOLD"]
 
@@ -55,7 +55,11 @@ class GanSampler:
     def __init__(self, export: dict[str, Any], *, device: str | None = None, threshold: float = DEFAULT_MEMORISATION_THRESHOLD) -> None:
         if export.get("kind") != "gan":
             raise ParameterError(f"These weights are for {export.get('kind')!r}, not a product GAN.")
-        self.config: GanConfig = config_from_dict(GanConfig, export["config"])
+        arch = export.get("arch", "dcgan")  # exports before FastGAN have no "arch": DCGAN
+        if arch not in ARCHS:
+            raise ParameterError(f"These GAN weights use the {arch!r} architecture, which this version of imagegen cannot build "
+                                 f"(it knows {', '.join(ARCHS)}); upgrade imagegen or train a new run.")
+        self.config: GanConfig = config_from_dict(GanConfig, {**export["config"], "arch": arch})
         self.label_names: list[str] = list(export["label_names"])
         self.device, self.bf16 = resolve_device(device)
         self.net: Generator | FastGenerator = build_generator(self.config, len(self.label_names))

@@ -43,10 +43,19 @@ class Command(BaseCommand):
         parser.add_argument("--log-every", type=int, help="Steps per loss-history point and progress update (default 10).")
         parser.add_argument("--checkpoint-every", type=int, help="Steps between checkpoints (default a tenth of the run, at least 100).")
         parser.add_argument("--queue", action="store_true", help="Enqueue on the training queue instead of running here.")
+        parser.add_argument("--nproc", type=int, default=1,
+                            help="gan: train on N processes of this machine with DistributedDataParallel (one per GPU; gloo on CPU), "
+                            "the batch split between them. Under torchrun leave it out: the launcher's RANK/WORLD_SIZE are used.")
 
     def handle(self, *args, **opts) -> None:
         kind = opts["kind"]
-        run = self._resume(kind, opts) if opts["resume"] else self._new(kind, opts)
+        world = self._world(kind, opts)
+        if world is not None:  # launched by torchrun: rank 0 makes the run, every rank trains it
+            from imagegen.training.distributed_run import create_in_group
+
+            run = create_in_group(world, lambda: self._resume(kind, opts) if opts["resume"] else self._new(kind, opts), opts["device"])
+        else:
+            run = self._resume(kind, opts) if opts["resume"] else self._new(kind, opts)
         if opts["queue"]:
             from imagegen.training.jobs import enqueue_training
 
@@ -61,10 +70,24 @@ class Command(BaseCommand):
 
         from imagegen.training.progress import ProgressBar
 
-        self.stdout.write(f"Training {kind} run #{run.pk}: {run.config.get('preset', '')} {self._describe(run)}")
+        main = world is None or world.rank == 0
+        if main:
+            processes = f" on {world.size if world else opts['nproc']} processes" if (world or opts["nproc"] > 1) else ""
+            self.stdout.write(f"Training {kind} run #{run.pk}{processes}: {run.config.get('preset', '')} {self._describe(run)}")
         bar = ProgressBar(self.stdout, run.total_steps, start=run.step)
         try:
-            run = execute(run.pk, progress=bar, checkpoint_every=opts["checkpoint_every"])
+            if world is not None:
+                from imagegen.training.distributed_run import execute_in_group
+
+                run = execute_in_group(run.pk, world, progress=bar if main else None, checkpoint_every=opts["checkpoint_every"])
+                if not main:
+                    return
+            elif opts["nproc"] > 1:
+                from imagegen.training.distributed_run import spawn_run
+
+                run = spawn_run(run.pk, opts["nproc"], checkpoint_every=opts["checkpoint_every"])
+            else:
+                run = execute(run.pk, progress=bar, checkpoint_every=opts["checkpoint_every"])
         except RunBusy as exc:
             raise CommandError(str(exc))
         except Exception as exc:
@@ -82,6 +105,21 @@ class Command(BaseCommand):
         if kind == TrainingRun.Kind.SEGMENT:
             self.stdout.write("Published as the reference file of the 'cutout' style: new product masks use the fine-tuned network.")
         self.stdout.write(f"Evaluate with: python manage.py imagegen_evaluate {kind} --run {run.pk}")
+
+    def _world(self, kind: str, opts):
+        """The torchrun process group this command runs in, if any; checks --nproc."""
+        from imagegen.engine.training.distributed import from_env
+
+        world = from_env()
+        if opts["nproc"] < 1:
+            raise CommandError("--nproc must be at least 1.")
+        if (world or opts["nproc"] > 1) and kind != TrainingRun.Kind.GAN:
+            raise CommandError("--nproc (and torchrun) trains gan runs only.")
+        if world and opts["nproc"] > 1:
+            raise CommandError("Under torchrun the launcher starts the processes: leave --nproc out.")
+        if (world or opts["nproc"] > 1) and opts["queue"]:
+            raise CommandError("--nproc trains here; a queued run is trained by one worker.")
+        return world
 
     def _describe(self, run: TrainingRun) -> str:
         c = run.config
