@@ -187,3 +187,17 @@ def test_the_background_processor_generates_a_scene_per_upload(data):
     photo = render(red, "background", STYLE_PARAMS, reference=_stripes((0, 90, 0), (0, 90, 0), 4))
     assert "backdrop_seed" not in photo.info
     assert torch.allclose(photo.rgb[:, :4, :4], torch.tensor([0, 90, 0]).view(3, 1, 1) / 255, atol=2e-2)
+
+
+def test_the_generator_exports_to_onnx_at_any_size():
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is the CPU backend (requirements.txt)")
+    pytest.importorskip("onnx", reason="torch.onnx.export needs the onnx package")
+    net = BackdropGenerator(3).eval()
+    buf = io.BytesIO()
+    torch.onnx.export(net, (torch.randn(1, 16, 5, 7), torch.tensor([1])), buf, input_names=["z", "look"], output_names=["rgb"],
+                      dynamic_axes={"z": {2: "h", 3: "w"}}, opset_version=17, dynamo=False)
+    session = ort.InferenceSession(buf.getvalue())
+    z, look = torch.randn(1, 16, 9, 4), torch.tensor([2])
+    (out,) = session.run(None, {"z": z.numpy(), "look": look.numpy()})
+    assert out.shape == (1, 3, 72, 32)
+    assert abs(out - net(z, look).detach().numpy()).max() < 1e-5
