@@ -18,6 +18,8 @@ SUITE = {
     "e2e": ("benchmarks.bench_e2e", ["--latency-n", "20", "--batch", "100", "--rounds", "2"]),
     "processors": ("benchmarks.bench_processors", ["--repeats", "5"]),
     "style": ("benchmarks.bench_style", []),
+    # every network in the worker's default configuration vs onnxruntime, and the cold start
+    "networks": ("benchmarks.bench_networks", ["--repeats", "7", "--cold", "3"]),
     "masks": ("benchmarks.bench_masks", []),
     # IoU built-in vs fine-tuned at a short budget (about 4 min); the 1000-step figures of the
     # default command: `python -m benchmarks.bench_segment` alone (about 20 min)
@@ -25,6 +27,10 @@ SUITE = {
     # backdrop GAN at a short budget (about 3 min; backdrop-short.json); the default 1500-step
     # figures and pictures: `python -m benchmarks.bench_backdrop` alone (about 12 min)
     "backdrop": ("benchmarks.bench_backdrop", ["--steps", "300"]),
+    # catalogue GAN, baseline vs strong at equal wall-clock, 1.5 min each side by side (about
+    # 3 min; gan-short.json); the documented 30-minute comparison and picture:
+    # `python -m benchmarks.bench_gan --minutes 30` alone (about 33 min)
+    "gan": ("benchmarks.bench_gan", ["--minutes", "1.5"]),
     "style-options": ("benchmarks.bench_style_options", ["--repeats", "3"]),
     "batching": ("benchmarks.bench_batching", ["--uploads", "16", "--rounds", "2"]),
     "api": ("benchmarks.bench_api", []),

@@ -115,7 +115,9 @@ class OrtNetwork(nn.Module):
 
 
 def _numpy(x: torch.Tensor) -> np.ndarray:
-    return x.detach().float().cpu().contiguous().numpy()
+    # numpy, not torch ops: waking torch's OpenMP threads here slows onnxruntime's (onnx_style.py)
+    x = x.detach().cpu()
+    return np.ascontiguousarray((x if x.dtype == torch.float32 else x.float()).numpy())
 
 
 class ExportedNetwork(OrtNetwork):

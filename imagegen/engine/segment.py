@@ -141,14 +141,14 @@ class _FusedProbability(torch.nn.Module):
         return torch.sigmoid(self.net(x)[0])
 
 
-def _exported(weights: bytes) -> OnnxSegmenter:
+def exported_model(weights: bytes) -> bytes:
+    """Fine-tuned weights as ONNX (fused probability out), from the host's export cache."""
     from .networks.u2netp import INPUT_SIZE
 
-    model = export_onnx(
+    return export_onnx(
         _FusedProbability(_build(weights)), (torch.rand(1, 3, INPUT_SIZE, INPUT_SIZE),), key="u2netp-shop:" + hashlib.sha256(weights).hexdigest(),
         input_names=["image"], output_names=["probability"], dynamic_axes={"image": {0: "batch"}, "probability": {0: "batch"}},
     )  # fmt: skip
-    return OnnxSegmenter(model)
 
 
 def backend_for(weights: bytes | None, device: torch.device) -> str:
@@ -164,7 +164,7 @@ def load_segmenter(weights: bytes | None, device: torch.device | str = "cpu") ->
     device = torch.device(device)
     key = "builtin" if weights is None else hashlib.sha256(weights).hexdigest()
     if backend_for(weights, device) == "onnxruntime":
-        load = OnnxSegmenter if weights is None else (lambda: _exported(weights))
+        load = OnnxSegmenter if weights is None else (lambda: OnnxSegmenter(exported_model(weights)))
         return model_cache.get_model("u2netp", f"{key}:onnxruntime", device, load)
     return model_cache.get_model("u2netp", key, device, lambda: _build(weights))
 
