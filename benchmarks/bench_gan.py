@@ -11,8 +11,9 @@ in docs/gan-baseline-vs-strong.png, one row per category.
     .venv/bin/python -m benchmarks.bench_gan --minutes 30      # the documented comparison (~32 min)
     .venv/bin/python -m benchmarks.bench_gan --minutes 1.5     # make bench's short version (~3 min)
 
-Writes benchmarks/results/gan.json (gan-short.json for runs under 10 minutes) and the "gan"
-section of docs/benchmarks.md (the short run writes only its JSON and picture unless --doc).
+Writes benchmarks/results/gan.json, docs/gan-baseline-vs-strong.png and the "gan" section of
+docs/benchmarks.md; a run under 10 minutes writes benchmarks/results/gan-short.json and its
+picture under var/bench-gan/gan-short/ instead (the docs too with --doc).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict
+from pathlib import Path
 
 import torch
 
@@ -31,7 +33,7 @@ from .common import ROOT, write_results, write_section
 PRODUCTS = ROOT.parent / "shared" / "datasets" / "products"
 CACHE = ROOT / "var" / "cache" / "bench-training"
 WORK = ROOT / "var" / "bench-gan"
-PICTURE = ROOT / "docs" / "gan-baseline-vs-strong.png"
+PICTURE = ROOT / "docs" / "gan-baseline-vs-strong.png"  # the documented (>= 10 min) run's; shorter runs: WORK/<name>/
 PRESETS = ("baseline", "strong")
 
 # Saleor file name -> shop category (the names the demo catalogue uses where they overlap).
@@ -76,6 +78,14 @@ def config_for(preset: str, args):
     return GanConfig.from_preset(preset, size=args.size, batch=args.batch, base_channels=widths[preset], conditional=True, seed=args.seed, log_every=25)
 
 
+def run_name(args) -> str:
+    return "gan" if args.minutes >= 10 else "gan-short"
+
+
+def workdir(args) -> Path:
+    return WORK / run_name(args)
+
+
 def train_one(preset: str, args) -> None:
     """One preset for ``args.minutes`` of wall-clock time, in this process, one thread."""
     from imagegen.engine.training.base import save_checkpoint
@@ -89,9 +99,9 @@ def train_one(preset: str, args) -> None:
     while time.perf_counter() - t0 < budget:
         trainer.train_step()
     wall = time.perf_counter() - t0
-    WORK.mkdir(parents=True, exist_ok=True)
-    (WORK / f"{preset}.pt").write_bytes(save_checkpoint(trainer.state_dict()))
-    (WORK / f"{preset}.json").write_text(json.dumps({"steps": trainer.step, "wall_seconds": round(wall, 1), "history": trainer.history}))
+    workdir(args).mkdir(parents=True, exist_ok=True)
+    (workdir(args) / f"{preset}.pt").write_bytes(save_checkpoint(trainer.state_dict()))
+    (workdir(args) / f"{preset}.json").write_text(json.dumps({"steps": trainer.step, "wall_seconds": round(wall, 1), "history": trainer.history}))
     print(f"{preset}: {trainer.step} steps in {wall:.0f} s", flush=True)
 
 
@@ -100,11 +110,11 @@ def load(preset: str, args, data):
     from imagegen.engine.training.gan import GanTrainer
 
     trainer = GanTrainer(config_for(preset, args), data.train(), device="cpu")
-    trainer.load_state_dict(load_checkpoint((WORK / f"{preset}.pt").read_bytes()))
+    trainer.load_state_dict(load_checkpoint((workdir(args) / f"{preset}.pt").read_bytes()))
     return trainer
 
 
-def picture(trainers: dict, data, categories: list[str], per_preset: int = 6, reals: int = 2) -> None:
+def picture(trainers: dict, data, categories: list[str], path: Path, per_preset: int = 6, reals: int = 2) -> None:
     """Rows = categories; columns: `reals` training images, then baseline, then strong samples
     (the same z for both presets), each at its native 64 px, with labels."""
     from PIL import Image, ImageDraw
@@ -134,7 +144,7 @@ def picture(trainers: dict, data, categories: list[str], per_preset: int = 6, re
             x = label_w + col * (size + pad) + (pad if col >= reals else 0) + (pad if col >= reals + per_preset else 0)
             array = (tile.clamp(0, 1).permute(1, 2, 0).numpy() * 255).round().astype("uint8")
             sheet.paste(Image.fromarray(array), (x, y))
-    sheet.save(PICTURE, optimize=True)
+    sheet.save(path, optimize=True)
 
 
 def markdown(result: dict) -> str:
@@ -167,7 +177,7 @@ def markdown(result: dict) -> str:
 
 
 def compare(args) -> None:
-    WORK.mkdir(parents=True, exist_ok=True)
+    workdir(args).mkdir(parents=True, exist_ok=True)
     command = ".venv/bin/python -m benchmarks.bench_gan " + " ".join(sys.argv[1:])
     data, photos = dataset(args)  # prepares (and caches) before the clocks start
     if not args.evaluate_only:
@@ -183,7 +193,7 @@ def compare(args) -> None:
 
     presets = {}
     for preset, trainer in trainers.items():
-        log = json.loads((WORK / f"{preset}.json").read_text())
+        log = json.loads((workdir(args) / f"{preset}.json").read_text())
         figures = evaluate_gan(trainer, data, samples=args.samples, seed=1000 + args.seed)
         presets[preset] = {
             "steps": log["steps"], "wall_seconds": log["wall_seconds"], "steps_per_second": log["steps"] / log["wall_seconds"],
@@ -193,7 +203,9 @@ def compare(args) -> None:
         print(f"{preset}: {log['steps']} steps, KID {figures['kid']:.4f}, FD {figures['frechet']:.1f}", flush=True)
     counts = torch.bincount(data.train().labels, minlength=len(data.label_names)).tolist()
     categories = [name for name, count in zip(data.label_names, counts) if count >= 2]
-    picture(trainers, data, categories)
+    name = run_name(args)
+    path = PICTURE if name == "gan" or args.doc else workdir(args) / "baseline-vs-strong.png"
+    picture(trainers, data, categories, path)
     first = presets["baseline"]
     result = {
         "command": command, "minutes": args.minutes, "size": args.size, "batch": args.batch, "photos": photos, "demo": args.demo,
@@ -201,11 +213,10 @@ def compare(args) -> None:
         "generated": args.samples, "kid_real_floor": first["kid_real_floor"], "dataset": data.report.summary(),
         "machine_note": args.note, "by_eye": args.by_eye, "presets": presets,
     }
-    name = "gan" if args.minutes >= 10 else "gan-short"
-    path = write_results(name, result)
+    written = write_results(name, result)
     if name == "gan" or args.doc:
         write_section("gan", markdown(result))
-    print(f"wrote {path} and {PICTURE.relative_to(ROOT)}")
+    print(f"wrote {written} and {path}")
 
 
 ARGS: argparse.Namespace
