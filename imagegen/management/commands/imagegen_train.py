@@ -20,8 +20,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("kind", choices=[k.value for k in TrainingRun.Kind])
         parser.add_argument("--size", type=int, help="GAN: image size 32, 64 or 128 (default 64). enhance: crop size (default 64). "
-                            "segment: training resolution, a multiple of 32 (default 224).")
-        parser.add_argument("--steps", type=int, help=f"Total steps (default {DEFAULT_STEPS['gan']}); with --resume, the new total.")
+                            "segment: training resolution, a multiple of 32 (default 224). backdrop: training crop, a multiple of 8 (default 64).")
+        parser.add_argument("--steps", type=int, help=f"Total steps (default {DEFAULT_STEPS['gan']}; segment {DEFAULT_STEPS['segment']}, backdrop {DEFAULT_STEPS['backdrop']}); with --resume, the new total.")
         parser.add_argument("--batch", type=int, help="Batch size (default 32 for gan, 16 for enhance, 4 for segment).")
         parser.add_argument("--device", default="auto", help="auto (CUDA with bf16 if present, else CPU), cpu, cuda, cuda:1 ...")
         parser.add_argument("--seed", type=int, default=0, help="Random seed: the same seed and data give the same run.")
