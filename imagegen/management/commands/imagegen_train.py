@@ -138,7 +138,7 @@ class Command(BaseCommand):
         else:
             extra["image_size"] = opts["image_size"]
         if opts["backgrounds"] and kind not in (TrainingRun.Kind.SEGMENT, TrainingRun.Kind.BACKDROP):
-            raise CommandError("--backgrounds is for segment (and backdrop) runs only.")
+            raise CommandError("--backgrounds is for segment runs only (and backdrop runs, where --from-folder says the same).")
         if opts["from_folder"] and kind != TrainingRun.Kind.BACKDROP:
             raise CommandError("--from-folder is for backdrop runs only (segment runs take --backgrounds).")
         folder = opts["from_folder"] or opts["backgrounds"]
