@@ -140,7 +140,7 @@ def test_tiled_stylisation_has_no_seams(network):
     with torch.inference_mode():
         tiled = _run_network(network, x, style, tile=tile)
         # reference: one pass with the same (guide) statistics the tiles used
-        net, stats = _network(network, x.device), NormStats()
+        net, stats = _network(network, x.device, tiled=True), NormStats()  # the port: its statistics hooks
         from imagegen.engine.io import fitted_size
         from imagegen.engine.processors.style import _resize
 
