@@ -212,8 +212,12 @@ def _distributed_steps(config: GanConfig, data, steps: int, out: str) -> None:
 
 
 @pytest.mark.timeout(120)
-def test_two_processes_train_like_one(data32, tmp_path):
-    config = strong(conditional=True)
+@pytest.mark.parametrize("preset", ["strong", "baseline"])
+def test_two_processes_train_like_one(data32, tmp_path, preset):
+    if preset == "strong":
+        config = strong(conditional=True)
+    else:  # batch norm in G and D: their statistics must cover the whole batch
+        config = GanConfig.from_preset("baseline", size=32, batch=8, base_channels=8, log_every=1, conditional=True)
     single = GanTrainer(config, data32.train(), device="cpu")
     for _ in range(4):
         single.train_step()

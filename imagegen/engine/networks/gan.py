@@ -11,6 +11,9 @@ The same networks serve both training configurations:
   2018), which bounds D's Lipschitz constant and keeps the hinge loss from exploding.
 Conditioning on a category uses a learned embedding concatenated to z in G and a projection
 term <embed(y), features> added to D's logit (Miyato & Koyama 2018).
+
+Batch norm is ``DistributedBatchNorm2d``: plain ``nn.BatchNorm2d`` (same weights file) in one
+process, statistics over the whole batch when the batch is split over processes.
 """
 from __future__ import annotations
 
@@ -19,6 +22,8 @@ import math
 import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
+
+from .syncnorm import DistributedBatchNorm2d
 
 __all__ = ["Generator", "Discriminator", "SIZES", "depth_for"]
 
@@ -47,11 +52,11 @@ class Generator(nn.Module):
         in_dim = z_dim + (embed_dim if num_classes else 0)
         c0 = _channels(base, depth, 0)
         # A 4x4 "transposed conv" from a 1x1 input is exactly a linear layer to 4x4xc0.
-        self.project = nn.Sequential(nn.ConvTranspose2d(in_dim, c0, 4, 1, 0, bias=False), nn.BatchNorm2d(c0), nn.ReLU(True))
+        self.project = nn.Sequential(nn.ConvTranspose2d(in_dim, c0, 4, 1, 0, bias=False), DistributedBatchNorm2d(c0), nn.ReLU(True))
         blocks = []
         for i in range(depth - 1):
             cin, cout = _channels(base, depth, i), _channels(base, depth, i + 1)
-            blocks += [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True)]
+            blocks += [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), DistributedBatchNorm2d(cout), nn.ReLU(True)]
         self.blocks = nn.Sequential(*blocks)
         self.to_rgb = nn.Sequential(nn.ConvTranspose2d(_channels(base, depth, depth - 1), 3, 4, 2, 1), nn.Tanh())
         self.apply(_dcgan_init)
@@ -76,7 +81,7 @@ class Discriminator(nn.Module):
             cout = _channels(base, depth, depth - 1 - i)
             layers.append(wrap(nn.Conv2d(cin, cout, 4, 2, 1, bias=not batch_norm or i == 0)))
             if batch_norm and i > 0:  # DCGAN: no batch norm on the first layer
-                layers.append(nn.BatchNorm2d(cout))
+                layers.append(DistributedBatchNorm2d(cout))
             layers.append(nn.LeakyReLU(0.2, True))
             cin = cout
         self.features = nn.Sequential(*layers)
