@@ -17,8 +17,8 @@ import torch
 
 from .errors import ProcessorError
 from .io import Image
-from .masks import MASK_NONE, product_mask
-from .metrics.restyle import content_ssim, product_delta_e
+from .masks import MASK_ALPHA, MASK_NONE, product_mask
+from .metrics.restyle import content_ssim, fit, product_delta_e
 
 __all__ = ["PRESERVE_CHOICES", "QualityError", "as_seen", "blend_with_source", "figures", "check_thresholds", "THRESHOLD_KEYS"]
 
@@ -57,6 +57,32 @@ def as_seen(rgb: torch.Tensor, alpha: torch.Tensor | None, background: tuple[int
     return rgb * a + bg * (1.0 - a)
 
 
+def _seen_small(
+    source: Image, rgb: torch.Tensor, mask: torch.Tensor, mask_kind: str, background: tuple[int, int, int]
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """as_seen(source), as_seen(result) and the product region at the figures' size (fit).
+    Compositing is linear in the premultiplied colour and in alpha, and so is fit(): fitting
+    rgb * alpha and alpha, then adding the background, is fitting the composite, with each
+    full-size image read once (the composite, then its downscale, read them three times)."""
+    alpha = source.alpha
+    if alpha is None:
+        seen_source, seen_result = fit(source.rgb), fit(rgb)
+        a_small = None
+    else:
+        a = alpha.to(rgb.dtype)
+        a_small = fit(a)
+        bg = torch.tensor(background, dtype=a_small.dtype, device=rgb.device).view(3, 1, 1) / 255.0
+        behind = bg * (1.0 - a_small)
+        seen_source, seen_result = fit(source.rgb, weight=a) + behind, fit(rgb, weight=a) + behind
+    if mask_kind == MASK_NONE:
+        region = torch.ones_like(seen_source[:1])
+    elif mask_kind == MASK_ALPHA and a_small is not None:
+        region = a_small.clamp(0, 1)  # product_mask's alpha mask is the clamped alpha
+    else:
+        region = fit(mask)
+    return seen_source, seen_result, region
+
+
 def figures(
     source: Image,
     rgb: torch.Tensor,
@@ -69,8 +95,7 @@ def figures(
     on ``background``, the colour the variant is shown or encoded on, first."""
     if min(rgb.shape[-2:]) < MIN_METRIC_SIDE:
         return {}
-    region = mask if mask_kind != MASK_NONE else torch.ones_like(mask)
-    seen_source, seen_result = as_seen(source.rgb, source.alpha, background), as_seen(rgb, source.alpha, background)
+    seen_source, seen_result, region = _seen_small(source, rgb, mask, mask_kind, background)
     return {
         "content_ssim": round(content_ssim(seen_source, seen_result), 4),
         "product_delta_e": round(product_delta_e(seen_source, seen_result, region), 3),

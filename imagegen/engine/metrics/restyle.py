@@ -12,10 +12,19 @@
 A transparent image is measured as a viewer sees it: restyle.figures composites the source and
 the result on the output background first (the RGB under alpha 0 is invisible and often black).
 
-Figures are computed on a copy at most METRIC_SIZE on the long side, so they cost little and
-do not depend on the output size. The dE2000 mean runs in float32 on every other pixel of
-every other row: on the product photos it matched the float64 mean over all pixels to 0.05 %
-at a fifth of the cost (it had been 70 % of a sketch render's time).
+Figures are computed on a copy at most METRIC_SIZE (256) on the long side, so they cost
+little and do not depend on the output size: a quality figure describes the shapes and colours
+a shopper sees on a product card, not pixel detail. The copy is a box filter by the largest
+whole factor that stays at or above METRIC_SIZE, then antialiased bilinear for the rest (the
+box reads the full-size image once; a bilinear antialias from full size cost as much as the
+sketch processor). The dE2000 mean runs in float32 on a grid of DELTA_E_GRID (64) points along
+the long side of that copy (every 4th pixel of every 4th row), on the pixels the mask weighs.
+
+Until issue 16 the copy was 512 px (bilinear) and dE used every other pixel: the figures of a
+sketch render cost 4 to 5 times the sketch. Measured on 12 product photos at 1024 px x
+(sketch, vintage LUT, look): content_ssim at 256 px is lower than at 512 px by 0.005 (median;
+0.022 at most, on line art, whose thinnest strokes the 256 px copy blurs); product_delta_e is
+within 0.3 % (median; 1.4 % at most) of the float64 mean over all pixels of the 512 px copy.
 """
 
 from __future__ import annotations
@@ -27,35 +36,80 @@ from ..color import delta_e2000, rgb_to_lab
 from ..io import fitted_size
 from .quality import ssim
 
-__all__ = ["METRIC_SIZE", "luma", "content_ssim", "product_delta_e", "fit"]
+__all__ = ["METRIC_SIZE", "DELTA_E_GRID", "luma", "content_ssim", "product_delta_e", "fit"]
 
-METRIC_SIZE = 512
+METRIC_SIZE = 256
+DELTA_E_GRID = 64  # sample points along the long side for the dE mean
 _LUMA = (0.2126, 0.7152, 0.0722)
 
 
-def fit(x: torch.Tensor, size: int = METRIC_SIZE) -> torch.Tensor:
-    """(C, H, W) scaled down (antialiased) so the long side is at most ``size``."""
+def _box(x: torch.Tensor, k: int, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean of ``x * weight`` over k x k blocks of (C, H, W) (weight (1, H, W) or None); the
+    last H % k rows and W % k columns are dropped. The rows of a block are multiplied and
+    summed in one pass over the full-size image, the columns then on the k times smaller sum."""
+    c, h, w = x.shape
+    hk, wk = h // k, w // k
+    rows = x[:, : hk * k].reshape(c, hk, k, w)
+    if weight is None:
+        acc = rows[:, :, 0].clone()
+        for j in range(1, k):
+            acc += rows[:, :, j]
+    else:
+        wrows = weight[:, : hk * k].reshape(1, hk, k, w)
+        acc = rows[:, :, 0] * wrows[:, :, 0]
+        for j in range(1, k):
+            acc.addcmul_(rows[:, :, j], wrows[:, :, j])
+    cols = acc[:, :, : wk * k].reshape(c, hk, wk, k)
+    out = cols[..., 0].clone()
+    for j in range(1, k):
+        out += cols[..., j]
+    return out.div_(k * k)
+
+
+def fit(x: torch.Tensor, size: int = METRIC_SIZE, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """(C, H, W) scaled down (box filter, then antialiased bilinear) so the long side is at
+    most ``size``; with ``weight`` (1, H, W), of ``x * weight`` (e.g. premultiplied by alpha)
+    without a full-size product. Linear in ``x``: fitting a composite equals compositing
+    fitted parts."""
     h, w = x.shape[-2:]
+    k = max(h, w) // size
+    if k >= 2 and min(h, w) >= 2 * k:
+        x = _box(x.float(), k, None if weight is None else weight.float())
+    elif weight is not None:
+        x = x * weight
     if max(h, w) <= size:
         return x
     out = fitted_size(h, w, size)
+    if tuple(x.shape[-2:]) == out:
+        return x
     return F.interpolate(x[None].float(), size=out, mode="bilinear", antialias=True, align_corners=False)[0]
 
 
 def luma(rgb: torch.Tensor) -> torch.Tensor:
-    w = torch.tensor(_LUMA, dtype=rgb.dtype, device=rgb.device).view(3, 1, 1)
-    return (rgb * w).sum(0, keepdim=True)
+    w = torch.tensor(_LUMA, dtype=rgb.dtype, device=rgb.device).view(1, 3)
+    return (w @ rgb.reshape(3, -1)).view(1, *rgb.shape[-2:])
 
 
 def content_ssim(source: torch.Tensor, result: torch.Tensor) -> float:
     return float(ssim(luma(fit(source)), luma(fit(result)))[0])
 
 
+def _grid_step(h: int, w: int) -> int:
+    """Stride of the dE sample grid: about DELTA_E_GRID points along the long side."""
+    return max(1, max(h, w) // DELTA_E_GRID)
+
+
 def product_delta_e(source: torch.Tensor, result: torch.Tensor, mask: torch.Tensor) -> float:
     """Mean dE2000 weighted by ``mask`` (1, H, W); the whole image when the mask is empty."""
-    src, res, m = (fit(x)[:, ::2, ::2].float() for x in (source, result, mask))
-    de = delta_e2000(rgb_to_lab(src), rgb_to_lab(res))
-    weight = m[0]
-    if float(weight.sum()) < 1.0:
-        return float(de.mean())
-    return float((de * weight).sum() / weight.sum())
+    src, res, m = (fit(x).float() for x in (source, result, mask))
+    step = _grid_step(*src.shape[-2:])
+    src, res, m = (x[:, ::step, ::step] for x in (src, res, m))
+    weight = m.reshape(-1)
+    total = float(weight.sum())
+    if total < 1.0:
+        return float(delta_e2000(rgb_to_lab(src), rgb_to_lab(res)).mean())
+    keep = (weight > 0).nonzero().squeeze(1)  # zero weights add nothing: skip their conversions
+    both = torch.cat([src.reshape(3, -1)[:, keep], res.reshape(3, -1)[:, keep]], dim=1)
+    lab = rgb_to_lab(both, dim=0)  # one conversion for the two
+    de = delta_e2000(lab[:, : keep.numel()], lab[:, keep.numel() :], dim=0)
+    return float(de @ weight[keep]) / total
