@@ -18,7 +18,7 @@ import torch
 from .errors import ProcessorError
 from .io import Image
 from .masks import MASK_ALPHA, MASK_NONE, product_mask
-from .metrics.restyle import content_ssim, fit, product_delta_e
+from .metrics.restyle import content_ssim, fit, fit_premultiplied, product_delta_e
 
 __all__ = ["PRESERVE_CHOICES", "QualityError", "as_seen", "blend_with_source", "figures", "check_thresholds", "THRESHOLD_KEYS"]
 
@@ -69,11 +69,10 @@ def _seen_small(
         seen_source, seen_result = fit(source.rgb), fit(rgb)
         a_small = None
     else:
-        a = alpha.to(rgb.dtype)
-        a_small = fit(a)
+        (seen_source, seen_result), a_small = fit_premultiplied([source.rgb, rgb], alpha)
         bg = torch.tensor(background, dtype=a_small.dtype, device=rgb.device).view(3, 1, 1) / 255.0
         behind = bg * (1.0 - a_small)
-        seen_source, seen_result = fit(source.rgb, weight=a) + behind, fit(rgb, weight=a) + behind
+        seen_source, seen_result = seen_source + behind, seen_result + behind
     if mask_kind == MASK_NONE:
         region = torch.ones_like(seen_source[:1])
     elif mask_kind == MASK_ALPHA and a_small is not None:

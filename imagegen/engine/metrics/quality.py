@@ -69,8 +69,15 @@ def ssim(
     across, down = _windows(win, float(sigma), groups, x.device)
     blurred = F.conv2d(F.conv2d(stack, across, groups=groups), down, groups=groups)
     mu_x, mu_y, exx, eyy, exy = blurred.split(channels, dim=1)
-    sxx, syy, sxy = exx - mu_x * mu_x, eyy - mu_y * mu_y, exy - mu_x * mu_y
-    mu_x, mu_y = mu_x + shift, mu_y + shift
     c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
-    ssim_map = ((2 * mu_x * mu_y + c1) * (2 * sxy + c2)) / ((mu_x * mu_x + mu_y * mu_y + c1) * (sxx + syy + c2))
+    # Few passes over the maps: the centred products first, then the shift put back into
+    # mu_x mu_y and mu_x^2 + mu_y^2 (mu + shift, expanded).
+    mxy = mu_x * mu_y
+    m2 = torch.addcmul(mu_x * mu_x, mu_y, mu_y)
+    cov = (exy - mxy).mul_(2.0).add_(c2)  # 2 sxy + c2
+    var = (exx + eyy).sub_(m2).add_(c2)  # sxx + syy + c2
+    sum_mu = mu_x + mu_y
+    num = torch.add(mxy, sum_mu, alpha=shift).mul_(2.0).add_(2.0 * shift * shift + c1).mul_(cov)
+    den = torch.add(m2, sum_mu, alpha=2.0 * shift).add_(2.0 * shift * shift + c1).mul_(var)
+    ssim_map = num.div_(den)
     return ssim_map.mean(dim=(1, 2, 3), dtype=torch.float64).float()  # no flatten: it copied the channels-last map

@@ -36,7 +36,7 @@ from ..color import delta_e2000, rgb_to_lab
 from ..io import fitted_size
 from .quality import ssim
 
-__all__ = ["METRIC_SIZE", "DELTA_E_GRID", "luma", "content_ssim", "product_delta_e", "fit"]
+__all__ = ["METRIC_SIZE", "DELTA_E_GRID", "luma", "content_ssim", "product_delta_e", "fit", "fit_premultiplied"]
 
 METRIC_SIZE = 256
 DELTA_E_GRID = 64  # sample points along the long side for the dE mean
@@ -83,6 +83,40 @@ def fit(x: torch.Tensor, size: int = METRIC_SIZE, weight: torch.Tensor | None = 
     if tuple(x.shape[-2:]) == out:
         return x
     return F.interpolate(x[None].float(), size=out, mode="bilinear", antialias=True, align_corners=False)[0]
+
+
+def fit_premultiplied(
+    images: list[torch.Tensor], alpha: torch.Tensor, size: int = METRIC_SIZE
+) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """[fit(x * alpha) for x in images] and fit(alpha), as fit() computes them, with the
+    block sums of all of them in one buffer so the column pass runs once for all."""
+    h, w = alpha.shape[-2:]
+    k = max(h, w) // size
+    if k < 2 or min(h, w) < 2 * k:
+        return [fit(x, size, weight=alpha) for x in images], fit(alpha, size)
+    hk, wk = h // k, w // k
+    a = alpha.float()[:, : hk * k].reshape(1, hk, k, w)
+    counts = [x.shape[0] for x in images]
+    rows = torch.empty(sum(counts) + 1, hk, w, device=alpha.device)
+    at = 0
+    for x, c in zip(images, counts):
+        block = x.float()[:, : hk * k].reshape(c, hk, k, w)
+        dst = rows[at : at + c]
+        torch.mul(block[:, :, 0], a[:, :, 0], out=dst)
+        for j in range(1, k):
+            dst.addcmul_(block[:, :, j], a[:, :, j])
+        at += c
+    torch.sum(a, dim=2, out=rows[at:])
+    cols = rows[:, :, : wk * k].reshape(rows.shape[0], hk, wk, k)
+    small = cols[..., 0].clone()
+    for j in range(1, k):
+        small += cols[..., j]
+    small.div_(k * k)
+    out = fitted_size(h, w, size)
+    if tuple(small.shape[-2:]) != out:
+        small = F.interpolate(small[None], size=out, mode="bilinear", antialias=True, align_corners=False)[0]
+    parts = list(small.split(counts + [1]))
+    return parts[:-1], parts[-1]
 
 
 def luma(rgb: torch.Tensor) -> torch.Tensor:
