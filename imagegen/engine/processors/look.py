@@ -105,6 +105,7 @@ def _fit_gamut(lab: torch.Tensor, alpha: torch.Tensor | None, target_mean: torch
     visible ones are fitted; the hidden ones are clipped, as a plain conversion would."""
     flat = lab.reshape(3, -1)
     weights = _opaque_weights(alpha)
+    weights = None if weights is None else weights.to(flat.dtype)
     visible = None if weights is None else alpha.reshape(-1) > 0
     count = flat.shape[1] if weights is None else float(weights.sum())
     for round_ in range(_GAMUT_ITERATIONS + 1):
