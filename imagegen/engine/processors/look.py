@@ -7,7 +7,9 @@ Two methods, both in CIE Lab (perceptual axes: tone in L, colour in a/b):
   gives the source the reference's mean and full 3x3 covariance with the least change.
 
 Statistics use opaque pixels only (alpha > 0.5), for source and reference alike: the
-transparent background of a product photo must not count as "colour of the photo".
+transparent background of a product photo must not count as "colour of the photo". Colours
+the transfer pushes out of the sRGB gamut are brought in by reducing their chroma (see
+_fit_gamut), on visible pixels (alpha > 0); the invisible ones are clipped.
 """
 
 from __future__ import annotations
@@ -83,14 +85,14 @@ def _reference_pixels(reference: bytes) -> torch.Tensor:
         return opaque_pixels(rgb_to_lab(ref.rgb), ref.alpha).clone()
 
 
-def _opaque_weights(alpha: torch.Tensor | None) -> torch.Tensor | None:
+def _opaque_weights(alpha: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:
     """(N,) 0/1 weights of the pixels opaque_pixels() takes; None when it takes them all."""
     if alpha is None:
         return None
     mask = alpha.reshape(-1) > 0.5
     if int(mask.sum()) < _MIN_PIXELS:
         return None
-    return mask.float()
+    return mask.to(dtype)
 
 
 def _fit_gamut(lab: torch.Tensor, alpha: torch.Tensor | None, target_mean: torch.Tensor) -> torch.Tensor:
@@ -104,8 +106,7 @@ def _fit_gamut(lab: torch.Tensor, alpha: torch.Tensor | None, target_mean: torch
     Pixels with alpha 0 are invisible (every encoder drops or composites them), so only the
     visible ones are fitted; the hidden ones are clipped, as a plain conversion would."""
     flat = lab.reshape(3, -1)
-    weights = _opaque_weights(alpha)
-    weights = None if weights is None else weights.to(flat.dtype)
+    weights = _opaque_weights(alpha, flat.dtype)
     visible = None if weights is None else alpha.reshape(-1) > 0
     count = flat.shape[1] if weights is None else float(weights.sum())
     for round_ in range(_GAMUT_ITERATIONS + 1):
