@@ -5,7 +5,7 @@ plain Pillow/numpy implementation of the same operation, side by side in one run
 
 The references: `lut` vs Pillow's C Color3DLUT (trilinear, same .cube table); `look`
 (Reinhard in Lab) vs the same formulas in numpy (which clips out-of-gamut colours, where
-imagegen reduces their chroma and re-centres: more work); `sketch` vs Pillow's GaussianBlur
+imagegen reduces their chroma, on the visible pixels, and re-centres: more work); `sketch` vs Pillow's GaussianBlur
 and a numpy colour dodge; `watercolor` vs the same steps in numpy and Pillow (Kuwahara by
 integral images, Pillow blurs and bicubic noise); `enhance` (the 4x GAN, default size, speed
 only: the weights are random here) vs Pillow's Lanczos 4x, the plain way to upscale, on
@@ -212,7 +212,10 @@ def main() -> None:
 `.venv/bin/python -m benchmarks.bench_processors --repeats {args.repeats}` — median of {args.repeats}, images/s, one RGBA product photo
 resized to the size given (enhance: a quarter of it in, the size given out), torch with {torch.get_num_threads()} threads,
 ours and the reference alternating. JSON: `{path.relative_to(ROOT)}`. `look` also fits out-of-gamut colours by
-chroma reduction where the numpy reference clips; `enhance` runs the default network with random weights (speed only).
+chroma reduction where the numpy reference clips (on visible pixels; under alpha 0, where nothing shows, it clips too);
+`enhance` runs the default network with random weights (speed only). "via render()" adds what every restyle
+adds: the blend options and the quality figures (content SSIM and product ΔE2000 on a 256 px copy composited
+on the output background).
 
 | processor | px | imagegen img/s | reference | reference img/s | ratio |
 |---|---|---|---|---|---|
