@@ -23,7 +23,7 @@ the long side of that copy (every 4th pixel of every 4th row), on the pixels the
 Until issue 16 the copy was 512 px (bilinear) and dE used every other pixel: the figures of a
 sketch render cost 4 to 5 times the sketch. Measured on 12 product photos at 1024 px x
 (sketch, vintage LUT, look): content_ssim at 256 px is lower than at 512 px by 0.005 (median;
-0.022 at most, on line art, whose thinnest strokes the 256 px copy blurs); product_delta_e is
+0.022 at most, for sketch renders, whose fine pencil strokes the 256 px copy softens); product_delta_e is
 within 0.3 % (median; 1.4 % at most) of the float64 mean over all pixels of the 512 px copy.
 """
 
