@@ -60,10 +60,10 @@ def _box(x: torch.Tensor, k: int, weight: torch.Tensor | None = None) -> torch.T
         for j in range(1, k):
             acc.addcmul_(rows[:, :, j], wrows[:, :, j])
     cols = acc[:, :, : wk * k].reshape(c, hk, wk, k)
-    out = cols[..., 0].clone()
-    for j in range(1, k):
+    out = cols[..., 0] + cols[..., 1]
+    for j in range(2, k):
         out += cols[..., j]
-    return out.div_(k * k)
+    return out.mul_(1.0 / (k * k))
 
 
 def fit(x: torch.Tensor, size: int = METRIC_SIZE, weight: torch.Tensor | None = None) -> torch.Tensor:
@@ -108,10 +108,10 @@ def fit_premultiplied(
         at += c
     torch.sum(a, dim=2, out=rows[at:])
     cols = rows[:, :, : wk * k].reshape(rows.shape[0], hk, wk, k)
-    small = cols[..., 0].clone()
-    for j in range(1, k):
+    small = cols[..., 0] + cols[..., 1]
+    for j in range(2, k):
         small += cols[..., j]
-    small.div_(k * k)
+    small.mul_(1.0 / (k * k))
     out = fitted_size(h, w, size)
     if tuple(small.shape[-2:]) != out:
         small = F.interpolate(small[None], size=out, mode="bilinear", antialias=True, align_corners=False)[0]
