@@ -212,7 +212,8 @@ def main() -> None:
 `.venv/bin/python -m benchmarks.bench_processors --repeats {args.repeats}` — median of {args.repeats}, images/s, one RGBA product photo
 resized to the size given (enhance: a quarter of it in, the size given out), torch with {torch.get_num_threads()} threads,
 ours and the reference alternating. JSON: `{path.relative_to(ROOT)}`. `look` also fits out-of-gamut colours by
-chroma reduction where the numpy reference clips (on visible pixels; under alpha 0, where nothing shows, it clips too);
+chroma reduction where the numpy reference clips (on visible pixels; under alpha 0, where nothing shows, it clips too;
+its output did not change when it was made faster: `docs/look-fast-path.png`);
 `enhance` runs the default network with random weights (speed only). "via render()" adds what every restyle
 adds: the blend options and the quality figures (content SSIM and product ΔE2000 on a 256 px copy composited
 on the output background).
