@@ -64,6 +64,16 @@ def evaluate_run(run: TrainingRun, *, samples: int = 256, device: str | None = N
     return figures
 
 
+def _degradation(d: dict[str, Any]) -> str:
+    """How the held-out inputs were made (older runs blurred and JPEG-compressed them too)."""
+    text = f"{d.get('scale', 4)}x antialiased bicubic reduction, 8-bit"
+    if d.get("sigma"):
+        text += f", blur sigma {d['sigma']}"
+    if d.get("quality"):
+        text += f", JPEG q{d['quality']}"
+    return text
+
+
 def format_table(kind: str, figures: dict[str, Any]) -> str:
     """The figures as a plain-text table for the terminal."""
     if kind == TrainingRun.Kind.SEGMENT:
@@ -78,14 +88,14 @@ def format_table(kind: str, figures: dict[str, Any]) -> str:
         head = f"{'method':<10}{'PSNR-Y dB':>11}{'SSIM-Y':>9}{'PSNR-RGB dB':>13}{'SSIM-RGB':>10}"
         lines = [
             f"4x enhancement on {figures['held_out_images']} held-out images ({figures['image_size']} px; "
-            f"degradation blur sigma {figures['degradation']['sigma']}, JPEG q{figures['degradation']['quality']}; "
+            f"{_degradation(figures['degradation'])}; "
             f"data range {figures['data_range']}, {figures['border']} px border shaved)",
             head,
             "-" * len(head),
         ]
         for method in ("gan", "bicubic", "lanczos"):
             m = figures[method]
-            lines.append(f"{method:<10}{m['psnr_y']:>11.2f}{m['ssim_y']:>9.4f}{m['psnr_rgb']:>13.2f}{m['ssim_rgb']:>10.4f}")
+            lines.append(f"{'network' if method == 'gan' else method:<10}{m['psnr_y']:>11.2f}{m['ssim_y']:>9.4f}{m['psnr_rgb']:>13.2f}{m['ssim_rgb']:>10.4f}")
         return "\n".join(lines)
     def kid(key: str) -> str:
         return f"{figures[key]:.4f}" + ("*" if figures[key] < 0 else "")

@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["make_config", "create_run", "execute", "load_trainer", "publish_enhance_style", "ENHANCE_STYLE", "RunBusy"]
 
 ENHANCE_STYLE = "enhance-4x"
-DEFAULT_STEPS = {"gan": 5000, "enhance": 5000, "segment": 1000, "backdrop": 1500}  # segment, backdrop: engine.training.*.DEFAULT_STEPS
+DEFAULT_STEPS = {"gan": 5000, "enhance": 5000, "segment": 1000, "backdrop": 1500}  # enhance, segment, backdrop: engine.training.*.DEFAULT_STEPS
 # A running run whose row has not moved for this long is taken to be dead (killed process).
 STALE_AFTER = timedelta(minutes=10)
 
@@ -43,7 +43,7 @@ class RunBusy(RuntimeError):
 def make_config(kind: str, *, size: int | None = None, batch: int | None = None, seed: int = 0, preset: str = "strong",
                 conditional: bool = False, **extra: Any) -> dict[str, Any]:
     """The engine config (validated) as plain data for the row."""
-    from ..engine.training.enhance import EnhanceConfig
+    from ..engine.training.enhance import budget_config
     from ..engine.training.gan import GanConfig
 
     values = {k: v for k, v in extra.items() if v is not None}
@@ -52,7 +52,8 @@ def make_config(kind: str, *, size: int | None = None, batch: int | None = None,
     if kind == TrainingRun.Kind.GAN:
         return asdict(GanConfig.from_preset(preset, size=size or 64, seed=seed, conditional=conditional, **values))
     if kind == TrainingRun.Kind.ENHANCE:
-        return asdict(EnhanceConfig(size=size or 64, seed=seed, **values))
+        # extra may hold steps (the cosine's length) and adversarial (the "sharper" option)
+        return asdict(budget_config(seed=seed, **({"size": size} if size else {}), **values))
     if kind == TrainingRun.Kind.SEGMENT:
         from ..engine.training.segment import SegmentConfig
 
@@ -97,6 +98,10 @@ def _engine_config(run: TrainingRun):
 
     cls = {TrainingRun.Kind.GAN: GanConfig, TrainingRun.Kind.SEGMENT: SegmentConfig,
            TrainingRun.Kind.BACKDROP: BackdropConfig}.get(run.kind, EnhanceConfig)
+    if cls is EnhanceConfig:
+        from ..engine.training.enhance import enhance_config
+
+        return enhance_config(run.config)  # rows saved before the efficient network keep their old one
     return config_from_dict(cls, run.config)
 
 

@@ -59,7 +59,8 @@ def tiny_gan(preset: str, **kw) -> GanConfig:
     return GanConfig.from_preset(preset, **{"size": 32, "batch": 8, "base_channels": 8, "log_every": 1, **kw})
 
 
-TINY_ENHANCE = EnhanceConfig(size=32, image_size=64, batch=8, channels=8, blocks=1, adv_start=20, lr_g=1e-3, log_every=1)
+# The adversarial option (adv_weight > 0) here; the faithful default: tests/unit/test_enhance.py.
+TINY_ENHANCE = EnhanceConfig(size=32, image_size=64, batch=8, channels=8, blocks=1, adv_weight=1e-3, adv_start=20, lr_g=5e-3, warmup=5, log_every=1)
 
 
 # --- dataset ---------------------------------------------------------------------------
@@ -186,7 +187,7 @@ def test_enhancement_learns(data64):
 
 
 def test_enhancement_resumes_exactly(data64):
-    config = EnhanceConfig(size=16, image_size=64, batch=4, channels=8, blocks=1, adv_start=2, log_every=1)
+    config = EnhanceConfig(size=16, image_size=64, batch=4, channels=8, blocks=1, adv_weight=1e-3, adv_start=2, log_every=1)
     straight = EnhanceTrainer(config, data64.train(), device="cpu")
     for _ in range(6):
         straight.train_step()

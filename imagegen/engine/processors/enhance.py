@@ -1,4 +1,4 @@
-""""enhance": 4x super-resolution with the GAN trained on the shop's catalogue.
+""""enhance": 4x (or 2x) super-resolution with the network trained on the shop's catalogue.
 
 The weights are not built in: ``python manage.py imagegen_train enhance`` trains them on the
 shop's own images and publishes them as the reference file of the ``enhance-4x`` style, so
@@ -7,8 +7,10 @@ so variants are redone with the new weights). Without weights it refuses with a 
 saying how to make them.
 
 Large inputs are processed in overlapping tiles so memory stays bounded; the output is 4x
-the input in both sides (the pipeline applies the spec's max size afterwards). The alpha
-mask, if any, is upscaled bilinearly.
+the input in both sides, or 2x with ``scale`` 2 (the 4x result halved with antialiasing:
+uploads of 300-500 px need a product-page size, not 2000 px), and the pipeline applies the
+spec's max size afterwards. Inputs above ``max_input`` are refused with a message saying so.
+The alpha mask, if any, is upscaled bilinearly.
 """
 from __future__ import annotations
 
@@ -33,29 +35,51 @@ NO_WEIGHTS_MESSAGE = (
 
 
 def _build(reference: bytes) -> torch.nn.Module:
-    from ..training.base import config_from_dict
-    from ..training.enhance import EnhanceConfig, build_enhancer
+    """The eval-mode network from exported weights. Files made before the "arch" field hold
+    the older SRResNet-like generator and still load as that."""
+    from ..training.enhance import build_enhancer, enhance_config
 
     try:
         export = torch.load(io.BytesIO(reference), map_location="cpu", weights_only=True)
         if not isinstance(export, dict) or export.get("kind") != "enhance":
             raise ValueError(f"kind is {export.get('kind') if isinstance(export, dict) else type(export).__name__!r}")
-        net = build_enhancer(config_from_dict(EnhanceConfig, export["config"]))
+        config = dict(export["config"])
+        config["arch"] = export.get("arch", config.get("arch", "srresnet"))
+        net = build_enhancer(enhance_config(config))
         net.load_state_dict(export["generator"])
     except Exception as exc:  # noqa: BLE001 - any problem with the file is the same problem for the admin
         raise ParameterError(
             f"The style's reference file is not enhancement weights made by `imagegen_train enhance` ({exc}). "
             "Run the command again to publish fresh weights."
         ) from exc
-    return net
+    return net.eval()
+
+
+def exported_model(reference: bytes) -> bytes:
+    """The weights as ONNX with any input size, from the host's export cache."""
+    from ..onnx_backend import export_onnx
+
+    return export_onnx(
+        _build(reference), (torch.rand(1, 3, 32, 32),), key="enhance:" + hashlib.sha256(reference).hexdigest(),
+        input_names=["low"], output_names=["high"],
+        dynamic_axes={"low": {0: "batch", 2: "height", 3: "width"}, "high": {0: "batch", 2: "height4", 3: "width4"}},
+    )  # fmt: skip
 
 
 def _load(reference: bytes, device: torch.device) -> torch.nn.Module:
-    # Keyed by the weights' hash: a retrained model is a different cache entry.
-    return model_cache.get_model("enhance", hashlib.sha256(reference).hexdigest(), device, lambda: _build(reference))
+    # Keyed by the weights' hash: a retrained model is a different cache entry. On a CPU it runs
+    # in onnxruntime, exported once per weights (onnx_backend.py); bf16 asked for keeps torch.
+    from ..onnx_backend import backend_for
+
+    key = hashlib.sha256(reference).hexdigest()
+    if backend_for("enhance", device, torch_only=model_cache.uses_bf16(device)) == "onnxruntime":
+        from ..onnx_backend import ExportedNetwork
+
+        return model_cache.get_model("enhance", f"{key}:onnxruntime", device, lambda: ExportedNetwork(exported_model(reference)))
+    return model_cache.get_model("enhance", key, device, lambda: _build(reference))
 
 
-def upscale_tiled(net: torch.nn.Module, rgb: torch.Tensor, *, tile: int = 128, overlap: int = 8) -> torch.Tensor:
+def upscale_tiled(net: torch.nn.Module, rgb: torch.Tensor, *, tile: int = 256, overlap: int = 8) -> torch.Tensor:
     """Run ``net`` (x4) on (3, H, W) in tiles of ``tile`` px with ``overlap`` px of context on
     every side, keeping only each tile's centre, so seams do not show."""
     scale = 4
@@ -78,28 +102,40 @@ class EnhanceProcessor(Processor):
     name = "enhance"
     needs_reference = False  # checked in process(), to say how to get weights
     changes_size = True
-    description = "4x super-resolution for low-resolution uploads (GAN trained on your catalogue)."
+    description = "4x (or 2x) super-resolution for low-resolution uploads (a network trained on your catalogue, faithful by default)."
     param_specs = {
         "max_input": Number(
-            default=512, minimum=16, maximum=2048, integer=True, help="Largest input side accepted (the output is 4x)."
+            default=512, minimum=16, maximum=2048, integer=True, help="Largest input side accepted (the output is 4x, or 2x with scale 2)."
+        ),
+        "scale": Number(
+            default=4, minimum=2, maximum=4, integer=True,
+            help="4, or 2 for medium-size uploads: the 4x result reduced by half with antialiasing (sharper than a 2x bicubic).",
         ),
     }
 
     def process(self, image: Image, params: dict[str, Any], reference: bytes | None) -> Image:
         if not reference:
             raise ParameterError(NO_WEIGHTS_MESSAGE)
-        limit = int(params["max_input"])
+        limit, scale = int(params["max_input"]), int(params["scale"])
+        if scale not in (2, 4):
+            raise ParameterError(f"Parameter 'scale' must be 2 or 4, got {scale}.")
         if max(image.width, image.height) > limit:
             raise ParameterError(
                 f"The image is already {image.width}x{image.height}; 'enhance' is for low-resolution uploads "
-                f"up to {limit} px on the longest side (the result is 4x larger). Raise max_input to allow it."
+                f"up to {limit} px on the longest side (the result is {scale}x larger). Raise max_input to allow it"
+                + (", or use scale 2 for a result half as large." if scale == 4 else ".")
             )
         net = _load(reference, image.rgb.device)
         with model_cache.autocast(image.rgb.device):
             rgb = upscale_tiled(net, image.rgb.float()).float().clamp(0, 1)
+        if scale == 2:
+            # The 4x network, then an antialiased halving: the detail it restored survives the
+            # reduction, and one set of weights serves both sizes.
+            size = (image.height * 2, image.width * 2)
+            rgb = F.interpolate(rgb[None], size=size, mode="bicubic", antialias=True, align_corners=False)[0].clamp(0, 1)
         alpha = None
         if image.alpha is not None:
-            alpha = F.interpolate(image.alpha[None].float(), scale_factor=4, mode="bilinear", align_corners=False)[0].clamp(0, 1)
+            alpha = F.interpolate(image.alpha[None].float(), scale_factor=scale, mode="bilinear", align_corners=False)[0].clamp(0, 1)
         info = dict(image.info)
         info["enhanced_from"] = (image.width, image.height)
         return Image(rgb=rgb, alpha=alpha, info=info)

@@ -1,9 +1,14 @@
 """Self-supervision for enhancement: turn the shop's own images into (low-res, original) pairs.
 
-A high-resolution crop is blurred (Gaussian, sigma in pixels of the high-res image), reduced
-4x (bicubic with antialiasing) and JPEG-compressed (Pillow, 4:2:0), as a cheap camera,
-a thumbnail and a re-saved upload would do. Training draws the three settings at random
-per image; evaluation uses one fixed setting (``EVAL_DEGRADATION``) so figures compare.
+The standard one (``"bicubic"``, the default for training and the only one for evaluation,
+as in super-resolution papers): the high-resolution crop reduced 4x with antialiased
+bicubic (torch's, the same kernel as Pillow's BICUBIC reduce) and rounded to 8 bits, as a
+saved thumbnail would be. ``EVAL_DEGRADATION`` is that setting.
+
+The optional ``"camera"`` one adds what cheap cameras and re-saved uploads do: a Gaussian
+blur before the reduction (sigma in high-res pixels) and a JPEG round trip after it
+(Pillow, 4:2:0), drawn at random per image. A network trained on it sharpens and de-blocks
+real uploads more, but scores lower on the standard protocol.
 """
 from __future__ import annotations
 
@@ -17,9 +22,10 @@ from PIL import Image as PILImage
 
 from ..networks.enhance import SCALE
 
-__all__ = ["degrade", "random_degrade", "EVAL_DEGRADATION", "upscale_pil", "blur", "jpeg_round_trip"]
+__all__ = ["degrade", "random_degrade", "reduce", "EVAL_DEGRADATION", "DEGRADATIONS", "upscale_pil", "blur", "jpeg_round_trip"]
 
-EVAL_DEGRADATION = {"sigma": 0.8, "quality": 80}
+DEGRADATIONS = ("bicubic", "camera")
+EVAL_DEGRADATION: dict = {"sigma": 0.0, "quality": None}  # antialiased bicubic 4x, 8 bits
 SIGMA_RANGE = (0.2, 1.4)
 QUALITY_RANGE = (60, 95)
 
@@ -45,20 +51,33 @@ def jpeg_round_trip(x: torch.Tensor, quality: int) -> torch.Tensor:
     return torch.from_numpy(decoded).permute(2, 0, 1).to(x.device)
 
 
-def degrade(hr: torch.Tensor, *, sigma: float, quality: int) -> torch.Tensor:
-    """One image (3, H, W) in 0..1, H and W divisible by 4 -> (3, H/4, W/4) in 0..1."""
+def reduce(hr: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) in 0..1, sides divisible by 4 -> (N, 3, H/4, W/4): antialiased bicubic,
+    rounded to 8 bits."""
     if hr.shape[-1] % SCALE or hr.shape[-2] % SCALE:
         raise ValueError(f"image sides must be divisible by {SCALE}, got {tuple(hr.shape[-2:])}")
+    size = (hr.shape[-2] // SCALE, hr.shape[-1] // SCALE)
+    low = F.interpolate(hr.float(), size=size, mode="bicubic", antialias=True, align_corners=False)
+    return (low.clamp(0, 1) * 255).round() / 255
+
+
+def degrade(hr: torch.Tensor, *, sigma: float = 0.0, quality: int | None = None) -> torch.Tensor:
+    """One image (3, H, W) in 0..1, H and W divisible by 4 -> (3, H/4, W/4) in 0..1:
+    optional blur, the standard reduction, optional JPEG round trip."""
     x = hr[None].float()
     if sigma > 0:
         x = blur(x, sigma)
-    size = (hr.shape[-2] // SCALE, hr.shape[-1] // SCALE)
-    low = F.interpolate(x, size=size, mode="bicubic", antialias=True, align_corners=False)[0].clamp(0, 1)
-    return jpeg_round_trip(low, quality)
+    low = reduce(x)[0]
+    return jpeg_round_trip(low, quality) if quality else low
 
 
-def random_degrade(batch: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    """A batch (N, 3, H, W) degraded with settings drawn from ``g`` per image."""
+def random_degrade(batch: torch.Tensor, g: torch.Generator, kind: str = "camera") -> torch.Tensor:
+    """A batch (N, 3, H, W) degraded the ``kind`` way; "camera" draws blur and JPEG quality
+    from ``g`` per image ("bicubic" draws nothing)."""
+    if kind == "bicubic":
+        return reduce(batch)
+    if kind != "camera":
+        raise ValueError(f"Unknown degradation {kind!r}; use one of {', '.join(DEGRADATIONS)}.")
     out = []
     for hr in batch:
         u = torch.rand(2, generator=g).tolist()

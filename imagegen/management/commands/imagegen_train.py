@@ -19,9 +19,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("kind", choices=[k.value for k in TrainingRun.Kind])
-        parser.add_argument("--size", type=int, help="GAN: image size 32, 64 or 128 (default 64). enhance: crop size (default 64). "
+        parser.add_argument("--size", type=int, help="GAN: image size 32, 64 or 128 (default 64). enhance: crop size (default 96). "
                             "segment: training resolution, a multiple of 32 (default 224). backdrop: training crop, a multiple of 8 (default 64).")
-        parser.add_argument("--steps", type=int, help=f"Total steps (default {DEFAULT_STEPS['gan']}; segment {DEFAULT_STEPS['segment']}, backdrop {DEFAULT_STEPS['backdrop']}); with --resume, the new total.")
+        parser.add_argument("--steps", type=int, help=f"Total steps (default {DEFAULT_STEPS['gan']}; enhance {DEFAULT_STEPS['enhance']}, segment {DEFAULT_STEPS['segment']}, backdrop {DEFAULT_STEPS['backdrop']}); with --resume, the new total.")
         parser.add_argument("--batch", type=int, help="Batch size (default 32 for gan, 16 for enhance, 4 for segment).")
         parser.add_argument("--device", default="auto", help="auto (CUDA with bf16 if present, else CPU), cpu, cuda, cuda:1 ...")
         parser.add_argument("--seed", type=int, default=0, help="Random seed: the same seed and data give the same run.")
@@ -31,6 +31,8 @@ class Command(BaseCommand):
                             help="GAN: 'baseline' (the article's DCGAN + BCE) or 'strong' (spectral norm, hinge, DiffAugment, EMA).")
         parser.add_argument("--conditional", action="store_true", help="GAN: condition on the category (IMAGEGEN['TRAINING_LABEL']).")
         parser.add_argument("--image-size", type=int, help="enhance: side the catalogue images are prepared at (default 256).")
+        parser.add_argument("--adversarial", action="store_true",
+                            help="enhance: add the patch-GAN stage (sharper, less faithful: it invents texture and costs PSNR; see docs/models.md).")
         parser.add_argument("--base-channels", type=int, help="GAN: width of the networks (default 64).")
         parser.add_argument("--backgrounds", metavar="DIR",
                             help="segment: folder of background photos (default IMAGEGEN['SEGMENT_BACKGROUNDS'], then the look/background "
@@ -137,6 +139,10 @@ class Command(BaseCommand):
             pass
         else:
             extra["image_size"] = opts["image_size"]
+            extra["steps"] = opts["steps"]  # the learning-rate cosine spans the run's budget
+            extra["adversarial"] = opts["adversarial"] or None
+        if opts["adversarial"] and kind != TrainingRun.Kind.ENHANCE:
+            raise CommandError("--adversarial is for enhance runs only.")
         if opts["backgrounds"] and kind not in (TrainingRun.Kind.SEGMENT, TrainingRun.Kind.BACKDROP):
             raise CommandError("--backgrounds is for segment runs only (and backdrop runs, where --from-folder says the same).")
         if opts["from_folder"] and kind != TrainingRun.Kind.BACKDROP:
