@@ -9,10 +9,11 @@ database. The usual protocol: high-resolution truth, 4x antialiased bicubic redu
 8 bits, PSNR/SSIM on Y (BT.601) with a 4 px border shaved.
 
     .venv/bin/python -m benchmarks.bench_enhance                 # the full default run (~17 min) + the adversarial pair
-    .venv/bin/python -m benchmarks.bench_enhance --steps 600 --adversarial-steps 0   # `make bench`'s short entry
+    .venv/bin/python -m benchmarks.bench_enhance --steps 600 --adversarial-steps 0 --name enhance-short   # `make bench`'s entry
 
-Writes benchmarks/results/enhance.json, the "enhance" section of docs/benchmarks.md and
-docs/enhance-crops.png (input, bicubic, network, truth on held-out photos).
+Writes benchmarks/results/<name>.json and the <name> section of docs/benchmarks.md; the full
+run (name "enhance") also docs/enhance-crops.png (input, bicubic, network, truth on held-out
+photos).
 """
 from __future__ import annotations
 
@@ -90,34 +91,36 @@ def train_and_evaluate(config, data, steps: int, evaluate_at: list[int], label: 
 
 
 def render_crops(trainer, data, path, *, crop: int = 64) -> None:
-    """Per held-out photo, one row: input (nearest), bicubic, network, truth, of the busiest
-    ``crop`` px square of the high-resolution image (shown at 2x so pixels are visible)."""
+    """Per held-out photo, one row: input (nearest), bicubic, network, truth, of the ``crop`` px
+    square where bicubic misses most (largest mean |truth - bicubic|: where enhancing matters),
+    shown at 2x so pixels are visible, on a grey grid."""
     import torch.nn.functional as F
     from PIL import Image as PILImage
 
     from imagegen.engine.training.degrade import EVAL_DEGRADATION, degrade, upscale_pil
-    from imagegen.engine.training.gan import make_grid
 
-    rows = []
+    tiles = []
     for hr in data.held_out().floats()[:4]:
         low = degrade(hr, **EVAL_DEGRADATION)
-        outputs = [F.interpolate(low[None], scale_factor=4, mode="nearest")[0], upscale_pil(low, "bicubic"), trainer.enhance(low[None])[0], hr]
-        # the busiest square (largest local standard deviation), aligned to the 4x grid
-        gray = hr.mean(0, keepdim=True)[None]
-        mean = F.avg_pool2d(gray, crop, stride=4)
-        var = F.avg_pool2d(gray**2, crop, stride=4) - mean**2
-        y, x = divmod(int(var.flatten().argmax()), var.shape[-1])
+        bicubic = upscale_pil(low, "bicubic")
+        outputs = [F.interpolate(low[None], scale_factor=4, mode="nearest")[0], bicubic, trainer.enhance(low[None])[0], hr]
+        score = F.avg_pool2d((hr - bicubic).abs().mean(0)[None, None], crop, stride=4)
+        y, x = divmod(int(score.flatten().argmax()), score.shape[-1])
         y, x = y * 4, x * 4
-        rows += [F.interpolate(o[None, :, y : y + crop, x : x + crop].clamp(0, 1), scale_factor=2, mode="nearest")[0] for o in outputs]
-    grid = make_grid(torch.stack(rows), columns=4)
-    array = (grid.clamp(0, 1).permute(1, 2, 0).numpy() * 255).round().astype("uint8")
+        tiles.append([F.interpolate(o[None, :, y : y + crop, x : x + crop].clamp(0, 1), scale_factor=2, mode="nearest")[0] for o in outputs])
+    side, pad = 2 * crop, 4
+    grid = torch.full((3, len(tiles) * (side + pad) + pad, 4 * (side + pad) + pad), 0.55)
+    for r, row in enumerate(tiles):
+        for c, tile in enumerate(row):
+            grid[:, pad + r * (side + pad) : pad + r * (side + pad) + side, pad + c * (side + pad) : pad + c * (side + pad) + side] = tile
+    array = (grid.permute(1, 2, 0).numpy() * 255).round().astype("uint8")
     PILImage.fromarray(array).save(path, optimize=True)
 
 
 def markdown(result: dict) -> str:
     main, cfg = result["default"], result["default"]["config"]
     lines = [
-        "## Enhancement 4x (CPU)",
+        "## Enhancement 4x (CPU)" + ("" if result["name"] == "enhance" else f": short budget ({main['steps']} steps, `make bench`)"),
         "",
         f"`{result['command']}`: the engine trainer with `imagegen_train enhance`'s defaults (`EnhanceConfig()`, "
         f"{result['default_steps']} steps), {result['torch_threads']} torch threads, on {result['train_images']} product photos "
@@ -172,6 +175,7 @@ def main() -> None:
     parser.add_argument("--adversarial-steps", type=int, default=1200, help="budget of the faithful/adversarial pair (0: skip)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--demo", type=int, default=0, help="also train on this many demo-catalogue drawings")
+    parser.add_argument("--name", default="enhance", help="results file and docs section (the short `make bench` run: enhance-short)")
     parser.add_argument("--no-write", action="store_true", help="print only (exploration)")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="exploration: override config fields")
     args = parser.parse_args()
@@ -181,11 +185,11 @@ def main() -> None:
     data = load_photos(config.image_size, args.demo)
     print(f"{len(data.train())} train, {len(data.held_out())} held-out images; {torch.get_num_threads()} threads", flush=True)
     command = ".venv/bin/python -m benchmarks.bench_enhance " + " ".join(sys.argv[1:])
-    result = {"command": command.strip(), "torch_threads": torch.get_num_threads(), "default_steps": DEFAULT_STEPS,
+    result = {"name": args.name, "command": command.strip(), "torch_threads": torch.get_num_threads(), "default_steps": DEFAULT_STEPS,
               "train_images": len(data.train()), "held_out_images": len(data.held_out()), "dataset": data.report.summary()}
     trainer, result["default"] = train_and_evaluate(config, data, args.steps, [round(args.steps * f) for f in args.evaluate_at], "default")
     result["parameters"] = sum(p.numel() for p in trainer.G.parameters())
-    if not args.no_write:
+    if not args.no_write and args.name == "enhance":
         render_crops(trainer, data, CROPS)
         result["crops"] = str(CROPS.relative_to(ROOT))
     if args.adversarial_steps:
@@ -196,9 +200,9 @@ def main() -> None:
         _, result["adversarial"] = train_and_evaluate(sharp, data, n, [], "adversarial")
     if args.no_write:
         return
-    path = write_results("enhance", result)
-    write_section("enhance", markdown(result))
-    print(f"wrote {path}, {CROPS} and the enhance section of docs/benchmarks.md")
+    path = write_results(args.name, result)
+    write_section(args.name, markdown(result))
+    print(f"wrote {path} and the {args.name} section of docs/benchmarks.md")
 
 
 if __name__ == "__main__":
