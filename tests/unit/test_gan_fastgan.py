@@ -133,7 +133,7 @@ def test_strong_preset_is_fastgan_and_its_losses_fall(data32):
     assert type(trainer.G).__name__ == "FastGenerator" and trainer.config.arch == "fastgan"
     real = data32.train().floats()[:8] * 2 - 1
     before = _recon_error(trainer, real)
-    for _ in range(20):
+    for _ in range(30):
         trainer.train_step()
     after = _recon_error(trainer, real)
     assert all(torch.isfinite(torch.tensor(list(h.values()))).all() for h in trainer.history)

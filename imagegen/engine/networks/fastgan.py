@@ -193,7 +193,9 @@ class FastDiscriminator(nn.Module):
         self.to16 = nn.Sequential(*downs[:-1])  # size/2 -> 16
         self.to8 = downs[-1]  # 16 -> 8
         c8, c16 = _width(base, 8), _width(base, 16)
-        # The mean of the 8x8 map's 5x5 logits (a 4x4 conv) is the image's score. No bias on
+        # The sum of the 8x8 map's 5x5 logits (a 4x4 conv) is the image's score: a sum, not a
+        # mean, because spectral norm bounds every layer's gain and an averaged score stayed
+        # inside the hinge margin (D at chance, G without signal; measured). No bias on
         # the last conv: with the hinge loss its gradient is exactly zero while the logits are
         # inside the margin, and Adam would turn the rounding noise of that zero into full
         # steps (processes that add in another order would then drift apart).
@@ -206,11 +208,11 @@ class FastDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None, *, part: int | None = None, rows: int | None = None):
         f16 = self.to16(self.stem(x))
         f8 = self.to8(f16)
-        logit = self.head(f8).mean(dim=(1, 2, 3))
+        logit = self.head(f8).sum(dim=(1, 2, 3))
         if self.embed is not None:
             if labels is None:
                 raise ValueError("this discriminator is category-conditional: pass labels")
-            logit = logit + (self.embed(labels) * f8.mean(dim=(2, 3))).sum(1)
+            logit = logit + (self.embed(labels) * f8.sum(dim=(2, 3))).sum(1)  # projection on sum-pooled features, as SNGAN
         if part is None:
             return logit
         rows = len(x) if rows is None else rows
