@@ -1,11 +1,11 @@
-"""Training benchmark: the product GAN (baseline vs strong at equal steps) and the 4x
-enhancement GAN (vs bicubic and Lanczos), on the Saleor product photos beside the project
+"""Training benchmark: the product GAN (baseline vs strong at equal steps; the 4x enhancer
+has its own, bench_enhance.py), on the Saleor product photos beside the project
 (../shared/datasets/products, if present) plus the demo catalogue drawn by shop/catalogue/drawing.py.
 
 The engine is used directly (the same trainers and evaluation `imagegen_train` and
 `imagegen_evaluate` run), so no database is needed. CPU, small sizes, stated steps:
 
-    .venv/bin/python -m benchmarks.bench_training [--gan-steps 600 --seeds 0 1 2 --enhance-steps 400 --threads 1]
+    .venv/bin/python -m benchmarks.bench_training [--gan-steps 600 --seeds 0 1 2 --threads 1]
 
 Writes benchmarks/results/training.json and the "training" section of docs/benchmarks.md.
 """
@@ -78,35 +78,11 @@ def bench_gan(items, args) -> dict:
     }
 
 
-def bench_enhance(items, args) -> dict:
-    from imagegen.engine.training.data import DirectoryCache, prepare
-    from imagegen.engine.training.enhance import EnhanceConfig, EnhanceTrainer
-    from imagegen.engine.training.evaluate import evaluate_enhance
-
-    config = EnhanceConfig(
-        size=args.enhance_crop, image_size=args.enhance_image_size, batch=args.enhance_batch, channels=args.enhance_channels,
-        blocks=args.enhance_blocks, adv_start=args.enhance_steps // 2, lr_g=args.enhance_lr, seed=0,
-    )
-    data = prepare(items, size=config.image_size, min_side=config.image_size // 2, cache=DirectoryCache(CACHE))
-    trainer = EnhanceTrainer(config, data.train(), device="cpu")
-    t0 = time.perf_counter()
-    for _ in range(args.enhance_steps):
-        trainer.train_step()
-    seconds = time.perf_counter() - t0
-    figures = evaluate_enhance(trainer, data)
-    print(f"enhance: GAN PSNR-Y {figures['gan']['psnr_y']:.2f} vs bicubic {figures['bicubic']['psnr_y']:.2f} dB, {args.enhance_steps / seconds:.2f} steps/s", flush=True)
-    return {
-        "config": {k: getattr(config, k) for k in ("size", "image_size", "batch", "channels", "blocks", "adv_start", "adv_weight", "lr_g")},
-        "steps": args.enhance_steps, "train_seconds": round(seconds, 1), "steps_per_second": round(args.enhance_steps / seconds, 2),
-        "dataset": data.report.summary(), "train_images": len(data.train()), **figures,
-    }
-
-
 def markdown(result: dict, command: str) -> str:
-    g, e = result["gan"], result["enhance"]
+    g = result["gan"]
     b, s = g["summary"]["baseline"], g["summary"]["strong"]
     lines = [
-        "## Training: product GAN and 4x enhancement (CPU)",
+        "## Training: product GAN (CPU)",
         "",
         f"`{command}` — engine trainers on CPU ({result['threads']} torch thread{'s' if result['threads'] != 1 else ''}), "
         f"{result['photos']} Saleor product photos (../shared/datasets/products) + {result['demo']} demo-catalogue drawings. "
@@ -138,20 +114,8 @@ def markdown(result: dict, command: str) -> str:
         "measures, more than product shape; neither preset gives a usable product image at 32 px after 600 CPU steps (that needs a GPU, "
         "64–128 px and thousands of steps). No sample of any run was within the memorisation threshold of a training image.",
         "",
-        f"**Enhancement 4x**: {e['steps']} steps, crops {e['config']['size']} px from images prepared at {e['config']['image_size']} px, batch "
-        f"{e['config']['batch']}, {e['config']['channels']} channels × {e['config']['blocks']} residual blocks, L1 only for the first "
-        f"{e['config']['adv_start']} steps then L1 + {e['config']['adv_weight']} × adversarial; {e['steps_per_second']} steps/s. Evaluated on "
-        f"{e['held_out_images']} held-out images at {e['image_size']} px, degraded by blur σ {e['degradation']['sigma']}, 4x bicubic "
-        f"downscale, JPEG q{e['degradation']['quality']}; data range 1.0, {e['border']} px border shaved.",
-        "",
-        "| method | PSNR-Y dB | SSIM-Y | PSNR-RGB dB | SSIM-RGB |",
-        "|---|---|---|---|---|",
+        "The 4x enhancer has its own benchmark now: section \"Enhancement 4x\" (`python -m benchmarks.bench_enhance`).",
     ]
-    for method in ("gan", "bicubic", "lanczos"):
-        m = e[method]
-        lines.append(f"| {method} | {m['psnr_y']:.2f} | {m['ssim_y']:.4f} | {m['psnr_rgb']:.2f} | {m['ssim_rgb']:.4f} |")
-    gain = e["gan"]["psnr_y"] - e["bicubic"]["psnr_y"]
-    lines += ["", f"GAN − bicubic: {gain:+.2f} dB PSNR-Y, {e['gan']['ssim_y'] - e['bicubic']['ssim_y']:+.4f} SSIM-Y. No GPU was available for this run, so there are no GPU steps/s or larger-size figures yet."]
     return "\n".join(lines)
 
 
@@ -166,15 +130,7 @@ def main() -> None:
     parser.add_argument("--gan-channels", type=int, default=32)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--samples", type=int, default=256)
-    parser.add_argument("--enhance-steps", type=int, default=400)
-    parser.add_argument("--enhance-crop", type=int, default=48)
-    parser.add_argument("--enhance-image-size", type=int, default=256)
-    parser.add_argument("--enhance-batch", type=int, default=8)
-    parser.add_argument("--enhance-channels", type=int, default=32)
-    parser.add_argument("--enhance-blocks", type=int, default=4)
-    parser.add_argument("--enhance-lr", type=float, default=5e-4)
     parser.add_argument("--skip-gan", action="store_true")
-    parser.add_argument("--skip-enhance", action="store_true")
     parser.add_argument("--no-write", action="store_true", help="print only (exploration)")
     parser.add_argument("--from-json", action="store_true", help="only rewrite the docs section from benchmarks/results/training.json")
     args = parser.parse_args()
@@ -196,12 +152,10 @@ def main() -> None:
         print(f"note: {PRODUCTS} not found; measuring on the demo catalogue only")
     result = {"threads": torch.get_num_threads(), "photos": photos, "demo": args.demo, "command": command}
     t0 = time.perf_counter()
-    if not args.skip_enhance:
-        result["enhance"] = bench_enhance(items, args)
     if not args.skip_gan:
         result["gan"] = bench_gan(items, args)
     result["total_seconds"] = round(time.perf_counter() - t0, 1)
-    if args.no_write or args.skip_gan or args.skip_enhance:
+    if args.no_write or args.skip_gan:
         return
     path = write_results("training", result)
     write_section("training", markdown(result, command))
