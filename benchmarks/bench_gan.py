@@ -144,7 +144,8 @@ def picture(trainers: dict, data, categories: list[str], path: Path, per_preset:
             x = label_w + col * (size + pad) + (pad if col >= reals else 0) + (pad if col >= reals + per_preset else 0)
             array = (tile.clamp(0, 1).permute(1, 2, 0).numpy() * 255).round().astype("uint8")
             sheet.paste(Image.fromarray(array), (x, y))
-    sheet.save(path, optimize=True)
+    # 256 colours keep the sheet under 400 KB; the noisy samples defeat plain PNG compression.
+    sheet.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(path, optimize=True)
 
 
 def markdown(result: dict) -> str:
