@@ -155,6 +155,46 @@ def test_enhance_command_publishes_a_style_the_pipeline_uses(admin_client):
 
 
 @pytest.mark.django_db
+def test_enhance_defaults_are_faithful_and_adversarial_is_an_option():
+    make_catalogue(6)
+    faithful, _ = train("enhance", steps=4, **TINY_ENHANCE)
+    assert faithful.config["arch"] == "rlfn" and faithful.config["adv_weight"] == 0 and faithful.config["schedule"] == 4
+    assert all(h["loss_d"] == 0 for h in faithful.history)
+    sharp, _ = train("enhance", steps=4, adversarial=True, **TINY_ENHANCE)
+    assert sharp.status == TrainingRun.Status.DONE and sharp.config["adv_weight"] > 0 and sharp.config["adv_start"] == 1
+    assert sharp.history[-1]["loss_d"] > 0
+    with pytest.raises(CommandError, match="--adversarial is for enhance runs only"):
+        train("gan", steps=2, adversarial=True, **TINY_GAN)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.worker
+def test_the_enhance_styles_render_on_a_real_worker_at_4x_and_2x(start_worker):
+    from imagegen.requests import request_variants
+
+    images = make_catalogue(6)
+    train("enhance", steps=3, **TINY_ENHANCE)
+    four = Style.objects.get(slug="enhance-4x")
+    with four.reference.open("rb") as stream:
+        weights = stream.read()
+    two = Style(slug="enhance-2x", name="Enhance 2x", processor="enhance", parameters={"scale": 2})
+    two.reference.save("enhance-2x.pt", ContentFile(weights), save=True)
+    small = images[0]
+    small.image.save("small.png", ContentFile(png(Image.new("RGB", (40, 30), (200, 30, 30)))), save=True)
+    rows = request_variants(small, "image", [four, two], format="png")
+
+    worker = start_worker()
+
+    def settled():
+        fresh = [Variant.objects.get(pk=v.pk) for v in rows]
+        return fresh if all(v.status in (Variant.Status.READY, Variant.Status.FAILED) for v in fresh) else None
+
+    done = wait_for(settled, timeout=120, message="the enhance variants")
+    assert [v.status for v in done] == ["ready", "ready"], ([v.error for v in done], worker.output())
+    assert [(v.width, v.height) for v in done] == [(160, 120), (80, 60)]
+
+
+@pytest.mark.django_db
 def test_command_errors_are_clear():
     with pytest.raises(CommandError, match="No usable images"):
         train("gan", steps=2, **TINY_GAN)
