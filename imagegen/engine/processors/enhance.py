@@ -109,7 +109,7 @@ class EnhanceProcessor(Processor):
         ),
         "scale": Number(
             default=4, minimum=2, maximum=4, integer=True,
-            help="4, or 2 for medium-size uploads: the 4x result reduced by half with antialiasing (sharper than a 2x bicubic).",
+            help="4, or 2 for medium-size uploads (the 4x result halved with antialiasing).",
         ),
     }
 
