@@ -14,7 +14,7 @@ from imagegen.training.runner import DEFAULT_STEPS, RunBusy, create_run, execute
 
 
 class Command(BaseCommand):
-    help = ("Train the product GAN ('gan') or the 4x enhancement GAN ('enhance') on the catalogue's images, or fine-tune the "
+    help = ("Train the product GAN ('gan') or the faithful 4x enhancer ('enhance') on the catalogue's images, or fine-tune the "
             "product segmenter ('segment') on its transparent product photos, or the backdrop GAN ('backdrop') on a folder of backdrop photos.")
 
     def add_arguments(self, parser) -> None:
