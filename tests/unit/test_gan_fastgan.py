@@ -9,6 +9,7 @@ import pytest
 import torch
 from PIL import Image as PILImage
 
+from imagegen.engine import ParameterError
 from imagegen.engine.networks.fastgan import SLE, Decoder, FastDiscriminator, FastGenerator, reconstruction_targets, sle_pairs
 from imagegen.engine.networks.syncnorm import DistributedBatchNorm2d
 from imagegen.engine.training import distributed
@@ -192,6 +193,8 @@ def test_old_dcgan_exports_still_load(data32):
     sampler = GanSampler(export, device="cpu")
     assert type(sampler.net).__name__ == "Generator"
     assert sampler.render([1]).shape == (1, 3, 32, 32)
+    with pytest.raises(ParameterError, match="cannot build"):  # weights from a newer version: refused, clearly
+        GanSampler({**export, "arch": "stylegan9"}, device="cpu")
 
 
 # --- distributed: 2 processes (gloo, CPU) == 1 process -------------------------------
