@@ -123,7 +123,10 @@ def render(
             raise ProcessorError(
                 f"The '{processor}' processor returned {got}, expected an image of shape {tuple(src.rgb.shape)}."
             )
-        rgb = result.rgb.float().clamp(0, 1)
+    # Clamped outside inference mode: a normal tensor of our own, which the returned Image can
+    # keep without the copy an inference tensor needs (a full-size pass fewer per render).
+    rgb = result.rgb.float().clamp(0, 1)
+    with torch.inference_mode():
         if generic["preserve_colors"]:
             lab = rgb_to_lab(rgb)
             lab = torch.cat([lab[:1], rgb_to_lab(src.rgb)[1:]], dim=0)
@@ -144,7 +147,10 @@ def render(
     info["processor"] = processor
     alpha = None if src.alpha is None else src.alpha.cpu().clone()
     attached = None if src.mask is None else src.mask.cpu().clone()
-    out = Image(rgb=rgb.cpu().clone(), alpha=alpha, info=info, mask=attached)
+    out_rgb = rgb.cpu()  # a tensor of this render's own (never the caller's), so no copy unless:
+    if out_rgb.is_inference() and not torch.is_inference_mode_enabled():
+        out_rgb = out_rgb.clone()  # made in inference mode, returned to a caller outside it
+    out = Image(rgb=out_rgb, alpha=alpha, info=info, mask=attached)
     if generic.get("aspect"):
         out = smart_crop(out, mask.cpu(), generic["aspect"])  # the product mask blend_with_source found
     return out
