@@ -8,16 +8,20 @@ by default, every network runs in onnxruntime:
 
 - the pretrained ones (style networks, the built-in U²-Net-p) on the package's ONNX file
   itself (input sizes made dynamic where the file fixes them);
-- the ones trained here (fine-tuned segmenter, enhancer, backdrop generator) exported from
-  their torch module once per weights, torch version and opset, and cached on disk
-  (IMAGEGEN_ONNX_CACHE, default ``~/.cache/imagegen/onnx``) so every worker on the host
-  finds the file instead of exporting again.
+- the ones trained here (the fine-tuned segmenter) exported from their torch module once per
+  weights, torch version and opset, and cached on disk (IMAGEGEN_ONNX_CACHE, default
+  ``~/.cache/imagegen/onnx``) so every worker on the host finds the file instead of exporting
+  again.
+
+Except where the torch module measured faster on CPUs (TORCH_FASTER_ON_CPU: the enhancer);
+IMAGEGEN_CPU_BACKEND=onnxruntime runs those exported too.
 
 The torch modules stay what runs on GPUs (bf16, batches) and in training, and on a CPU where
 onnxruntime cannot help: bf16 autocast asked for (IMAGEGEN_PRECISION=bf16), networks asked to
 be compiled (IMAGEGEN_COMPILE), and the style networks' tiles (statistics shared between tiles
 need the port). IMAGEGEN_CPU_BACKEND: "auto" (default, as above), "torch" (the ports
-everywhere), "onnxruntime" (as auto, and an error when onnxruntime is missing).
+everywhere), "onnxruntime" (onnxruntime for every network it can run, an error when it is
+missing).
 
 Both backends pass the same fidelity tests (tests/unit/test_engine_onnx_backend.py).
 """
@@ -44,6 +48,7 @@ __all__ = [
     "backend_setting",
     "available",
     "backend_for",
+    "TORCH_FASTER_ON_CPU",
     "make_session",
     "OrtNetwork",
     "ExportedNetwork",
@@ -73,11 +78,17 @@ def available() -> bool:
     return True
 
 
+# Networks whose torch module measured faster than onnxruntime on CPUs (docs/benchmarks.md,
+# "Networks on CPU"): "auto" keeps torch for them. The enhancer: 1.3x-1.7x onnxruntime's speed
+# on its exported file (small convolutions at 48 channels, where oneDNN's kernels win).
+TORCH_FASTER_ON_CPU = frozenset({"enhance"})
+
+
 def backend_for(network: str, device: torch.device, *, choice: str | None = None, torch_only: bool = False) -> str:
     """"onnxruntime" or "torch": what runs ``network`` on ``device`` (module doc).
     ``torch_only``: this run needs the torch module (bf16 autocast, torch.compile)."""
     choice = choice or backend_setting()
-    if device.type != "cpu" or choice == "torch":
+    if device.type != "cpu" or choice == "torch" or (choice == "auto" and network in TORCH_FASTER_ON_CPU):
         return "torch"
     if not available():
         if choice == "onnxruntime":

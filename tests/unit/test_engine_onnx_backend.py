@@ -75,6 +75,8 @@ def _both(monkeypatch, run):
 def test_cpu_networks_default_to_onnxruntime_and_torch_keeps_gpu_bf16_compile_and_tiles(monkeypatch):
     for name in ("IMAGEGEN_CPU_BACKEND", "IMAGEGEN_PRECISION", "IMAGEGEN_COMPILE"):
         monkeypatch.delenv(name, raising=False)
+    assert backend_for("enhance", CPU) == "torch"  # measured faster than its export on CPUs
+    assert backend_for("enhance", CPU, choice="onnxruntime") == "onnxruntime"
     for name in ("multi", "transformer", "predictor"):
         assert network_backend(name, CPU) == "onnxruntime"
         assert network_backend(name, torch.device("cuda")) == "torch"  # the GPU path is unchanged
