@@ -19,6 +19,7 @@ import argparse
 import dataclasses
 import io
 import time
+from pathlib import Path
 
 import torch
 
@@ -45,7 +46,7 @@ def sample_sheet(trainer, data, path) -> None:
     from imagegen.engine.training.backdrop import generate
     from imagegen.engine.training.gan import make_grid
 
-    side = 160
+    side = 128
     tiles = []
     for k, photo in enumerate(data.photos):
         p = photo.float()[None] / 255
@@ -55,7 +56,8 @@ def sample_sheet(trainer, data, path) -> None:
             out = generate(trainer.G_ema, trainer.config, 256, 256, seed, look=k)
             tiles.append(torch.nn.functional.interpolate(out[None], size=(side, side), mode="bilinear", antialias=True)[0])
     grid = make_grid(torch.stack(tiles), columns=5)
-    Image.fromarray((grid.permute(1, 2, 0).numpy() * 255).round().astype("uint8")).save(path, optimize=True)
+    pil = Image.fromarray((grid.permute(1, 2, 0).numpy() * 255).round().astype("uint8"))
+    pil.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG).save(path, optimize=True)
 
 
 def product_sheet(export: bytes, path) -> list[dict]:
@@ -65,7 +67,7 @@ def product_sheet(export: bytes, path) -> list[dict]:
     from imagegen.engine.io import decode, to_pil
     from imagegen.engine.training.backdrop import STYLE_PARAMS
 
-    tile, out = 300, []
+    tile, out = 240, []
     names = [n for n in PRODUCTS if (SHARED / "products" / n).is_file()]
     sheet = Image.new("RGB", (tile * len(names), round(tile * 1.25)), "white")
     for i, name in enumerate(names):
@@ -77,7 +79,7 @@ def product_sheet(export: bytes, path) -> list[dict]:
         pil = to_pil(result)
         pil.thumbnail((tile, round(tile * 1.25)))
         sheet.paste(pil, (i * tile, 0))
-    sheet.save(path, optimize=True)
+    sheet.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG).save(path, optimize=True)
     return out
 
 
@@ -90,6 +92,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-docs", action="store_true", help="only the JSON file")
+    parser.add_argument("--save", metavar="PATH", help="also write the generator (the file a published style keeps) to PATH")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -114,6 +117,8 @@ def main() -> None:
         timings.append(time.perf_counter() - t2)
     buf = io.BytesIO()
     torch.save(trainer.export(), buf)
+    if args.save:
+        Path(args.save).write_bytes(buf.getvalue())
     full = args.steps == DEFAULT_STEPS
     name = "backdrop" if full else "backdrop-short"
     products = []

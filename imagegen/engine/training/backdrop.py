@@ -39,7 +39,8 @@ __all__ = [
 ]
 
 # The published style's parameters for the `background` processor: the product standing on the
-# generated scene, portrait frame, with a contact shadow.
+# generated scene, portrait frame, with a contact shadow (an admin may add "blur" to defocus
+# the scene: docs/models.md, "Generated backdrops").
 STYLE_PARAMS = {"shadow": "contact", "aspect": "4:5", "fill": 0.8, "align": "bottom"}
 
 # Steps of `imagegen_train backdrop` by default; measured steps/s and wall-clock in docs/models.md.
