@@ -152,6 +152,19 @@ def test_delta_e_grid_mean_is_close_to_the_mean_over_every_pixel():
     assert got == pytest.approx(want, rel=0.015)  # 64 x 64 grid: measured 0.3 % median on photos
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_delta_e2000_in_numpy_equals_torch(dtype):
+    g = torch.Generator().manual_seed(8)
+    lab1 = rgb_to_lab(torch.rand(3, 500, generator=g, dtype=dtype), dim=0)
+    lab2 = rgb_to_lab(torch.rand(3, 500, generator=g, dtype=dtype), dim=0)
+    lab2[:, :50] = lab1[:, :50]  # zero differences
+    lab2[1:, 50:60] = 0.0  # zero chroma
+    want = delta_e2000(lab1, lab2, dim=0)
+    got = delta_e2000(lab1.numpy(), lab2.numpy(), dim=0)
+    assert got.dtype == lab1.numpy().dtype
+    assert float(abs(torch.from_numpy(got) - want).max()) < (1e-4 if dtype == torch.float32 else 1e-10)
+
+
 def test_look_through_render_keeps_alpha_and_moves_colour():
     g = torch.Generator().manual_seed(7)
     src = Image(rgb=torch.rand(3, 32, 32, generator=g) * 0.3 + 0.5, alpha=torch.ones(1, 32, 32), info={})

@@ -144,6 +144,7 @@ def product_delta_e(source: torch.Tensor, result: torch.Tensor, mask: torch.Tens
         return float(delta_e2000(rgb_to_lab(src), rgb_to_lab(res)).mean())
     keep = (weight > 0).nonzero().squeeze(1)  # zero weights add nothing: skip their conversions
     both = torch.cat([src.reshape(3, -1)[:, keep], res.reshape(3, -1)[:, keep]], dim=1)
-    lab = rgb_to_lab(both, dim=0)  # one conversion for the two
+    lab = rgb_to_lab(both, dim=0).cpu().numpy()  # one conversion for the two
+    # numpy for the ~90 operations on a few thousand points: torch's cost per call was most of it
     de = delta_e2000(lab[:, : keep.numel()], lab[:, keep.numel() :], dim=0)
-    return float(de @ weight[keep]) / total
+    return float(de @ weight[keep].cpu().numpy()) / total
