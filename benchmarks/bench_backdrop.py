@@ -159,7 +159,7 @@ def markdown(p: dict, full: bool) -> str:
     )
     return f"""{title}
 
-`python -m benchmarks.bench_backdrop --steps {p['steps']} --threads {p['threads']}` (the default `imagegen_train backdrop`
+`python -m benchmarks.bench_backdrop --steps {p['steps']} --threads {p['threads']}` ({'the default' if full else 'a shorter'} `imagegen_train backdrop`
 training, engine only) on the {len(p['photos'])} photos of `../shared/datasets/backgrounds` ({', '.join(p['photos'])}):
 {p['steps']} steps of batch {p['config']['batch']} at {p['config']['crop']} px, **{p['train_seconds'] / 60:.1f} min** of training
 ({p['steps_per_second']:.2f} steps/s, {p['cpu_seconds_per_step']} CPU-seconds a step on {p['threads']} threads; the machine is
