@@ -18,13 +18,15 @@ a shopper sees on a product card, not pixel detail. The copy is a box filter by 
 whole factor that stays at or above METRIC_SIZE, then antialiased bilinear for the rest (the
 box reads the full-size image once; a bilinear antialias from full size cost as much as the
 sketch processor). The dE2000 mean runs in float32 on a grid of DELTA_E_GRID (64) points along
-the long side of that copy (every 4th pixel of every 4th row), on the pixels the mask weighs.
+the long side of that copy (every 4th pixel of every 4th row), on the pixels the mask weighs,
+in numpy (a few thousand points: torch's cost per call was most of the time).
 
 Until issue 16 the copy was 512 px (bilinear) and dE used every other pixel: the figures of a
 sketch render cost 4 to 5 times the sketch. Measured on 12 product photos at 1024 px x
-(sketch, vintage LUT, look): content_ssim at 256 px is lower than at 512 px by 0.005 (median;
-0.022 at most, for sketch renders, whose fine pencil strokes the 256 px copy softens); product_delta_e is
-within 0.3 % (median; 1.4 % at most) of the float64 mean over all pixels of the 512 px copy.
+(sketch, vintage LUT, look): content_ssim at 256 px is lower than at 512 px by 0.005
+(median; 0.022 at most, for sketch renders, whose fine pencil strokes the 256 px copy
+softens); product_delta_e is within 0.3 % (median; 1.4 % at most) of the float64 mean over
+all pixels of the 512 px copy.
 """
 
 from __future__ import annotations
