@@ -216,7 +216,7 @@ def markdown(result: dict) -> str:
         "",
         f"`{COMMAND} --repeats {result['repeats']} --threads {result['threads']}` — images/s, medians of {result['repeats']} "
         f"interleaved calls, {result['threads']} threads each. *default*: what a worker calls (IMAGEGEN_CPU_BACKEND=auto: "
-        "onnxruntime on CPUs); *onnxruntime*: a bare session on the same ONNX file (the package's, or the file exported "
+        "onnxruntime on CPUs, the enhancer in torch where it measured faster); *onnxruntime*: a bare session on the same ONNX file (the package's, or the file exported "
         "from weights trained here); *torch port*: eager, channels-last (IMAGEGEN_CPU_BACKEND=torch). Random inputs; "
         "the enhancer and fine-tuned segmenter have random / copied weights (speed only). JSON: `benchmarks/results/networks.json`.",
         "",
