@@ -3,6 +3,10 @@ alone writes the row, checkpoint, samples and weights, and the run matches a one
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -40,6 +44,27 @@ def test_two_processes_train_a_run_like_one(monkeypatch):
     for a, b in zip(double.history, single.history):
         for key in b:
             assert a[key] == pytest.approx(b[key], rel=1e-3, abs=1e-4), key
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.django_db(transaction=True)
+def test_torchrun_launch_trains_one_run():
+    """torchrun starts the command twice; rank 0 makes the run, both train it."""
+    from django.db import connection
+
+    make_catalogue(6)
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "DATABASE_URL": database_url(connection.settings_dict), "OMP_NUM_THREADS": "1"}
+    args = [f"--{k.replace('_', '-')}={v}" for k, v in TINY.items() if k != "conditional"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node=2", "--standalone",
+         str(root / "manage.py"), "imagegen_train", "gan", "--steps=2", "--conditional", *args],
+        cwd=root, env=env, capture_output=True, text=True, timeout=170,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    run = TrainingRun.objects.get()  # one row, made by rank 0
+    assert run.status == TrainingRun.Status.DONE and run.step == 2 and run.device_used == "cpu fp32 x2 processes"
+    assert proc.stdout.count("done: 2 steps") == 1  # rank 0 reports; rank 1 trains quietly
 
 
 @pytest.mark.django_db
