@@ -176,3 +176,18 @@ def test_look_through_render_keeps_alpha_and_moves_colour():
     want = rgb_to_lab(ref.rgb.double()).reshape(3, -1).mean(1)
     assert float((got - want).abs().max()) < 1.5
     assert torch.equal(out.alpha, src.alpha)
+
+
+@pytest.mark.parametrize("params", [{}, {"strength": 0.5}])
+def test_render_returns_its_own_normal_tensor(params):
+    """render() no longer copies its result at the end: it must still be a tensor of its own,
+    usable (in place too) outside inference mode, never the caller's source."""
+    src = Image(rgb=torch.rand(3, 24, 24), alpha=torch.ones(1, 24, 24), info={})
+    before = src.rgb.clone()
+    out = render(src, "sketch", params)
+    assert not out.rgb.is_inference() and out.rgb.data_ptr() != src.rgb.data_ptr()
+    out.rgb.mul_(0.5)
+    assert torch.equal(src.rgb, before)
+    with torch.inference_mode():
+        inside = render(src, "sketch", params)
+    assert torch.allclose(inside.rgb, out.rgb * 2, atol=1e-6)
