@@ -163,6 +163,8 @@ def markdown(result: dict) -> str:
         ]
     if result.get("crops"):
         lines += ["", f"Crops: `{result['crops']}` (rows: held-out photos; columns: input nearest-upscaled, bicubic, network, truth)."]
+    if result.get("notes"):  # what was seen, written after looking (kept in the JSON)
+        lines += ["", result["notes"]]
     return "\n".join(lines)
 
 
@@ -177,8 +179,16 @@ def main() -> None:
     parser.add_argument("--demo", type=int, default=0, help="also train on this many demo-catalogue drawings")
     parser.add_argument("--name", default="enhance", help="results file and docs section (the short `make bench` run: enhance-short)")
     parser.add_argument("--no-write", action="store_true", help="print only (exploration)")
+    parser.add_argument("--from-json", action="store_true", help="only rewrite the docs section from benchmarks/results/<name>.json")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="exploration: override config fields")
     args = parser.parse_args()
+    if args.from_json:
+        import json
+
+        from .common import RESULTS
+
+        write_section(args.name, markdown(json.loads((RESULTS / f"{args.name}.json").read_text())))
+        return
     torch.set_num_threads(args.threads)
     overrides = {k: type(getattr(EnhanceConfig(), k))(v) for k, v in (s.split("=", 1) for s in args.set)}
     config = EnhanceConfig(**{**overrides, "schedule": args.steps})
