@@ -94,10 +94,12 @@ def render(
     reference: bytes | None = None,
     max_size: int | None = None,
     background: tuple[int, int, int] = (255, 255, 255),
+    with_figures: bool = True,
 ) -> Image:
     """Run ``processor`` on ``image`` and return a new Image (tensors on the CPU).
     ``background``: what a transparent image is shown or encoded on; its figures are
-    computed on the composite, as a viewer sees it."""
+    computed on the composite, as a viewer sees it. ``with_figures=False`` leaves the quality
+    figures out (info["metrics"] then has the runtime and the processor's own figures only)."""
     proc = get_processor(processor)
     generic, rest = _split(processor, params)
     _check_known(proc, rest)
@@ -135,10 +137,10 @@ def render(
         rgb, mask, mask_kind = blend_with_source(
             src, rgb, strength, generic["preserve_product"], float(generic["preserve_amount"])
         )
-        metrics = figures(src, rgb, mask, mask_kind, background)
+        metrics = figures(src, rgb, mask, mask_kind, background) if with_figures else {}
         metrics["runtime_ms"] = int((time.perf_counter() - started) * 1000)
         extra = getattr(proc, "extra_metrics", None)
-        if extra is not None and metrics:
+        if extra is not None and with_figures:
             metrics.update(extra(src, Image(rgb=rgb, alpha=src.alpha), result.info))
 
     info = dict(source.info)

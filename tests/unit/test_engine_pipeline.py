@@ -150,3 +150,13 @@ def test_device_override(monkeypatch):
         get_device()
     monkeypatch.delenv("IMAGEGEN_DEVICE")
     assert get_device().type in ("cpu", "cuda")
+
+
+def test_figures_can_be_left_out_and_the_image_is_the_same():
+    """with_figures=False (benchmarks: what the figures cost) changes the metrics, not the picture."""
+    src = sample()
+    full = render(src, "lut", {"strength": 0.7}, reference=INVERT)
+    plain = render(src, "lut", {"strength": 0.7}, reference=INVERT, with_figures=False)
+    assert torch.equal(full.rgb, plain.rgb) and torch.equal(full.alpha, plain.alpha)
+    assert {"content_ssim", "product_delta_e", "product_mask", "runtime_ms"} <= set(full.info["metrics"])
+    assert set(plain.info["metrics"]) == {"runtime_ms"}
