@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from .gan import dcgan_init
 from .syncnorm import DistributedBatchNorm2d
 
 __all__ = ["FastGenerator", "FastDiscriminator", "SLE", "UpBlock", "Decoder", "FAST_SIZES", "sle_pairs", "crop_quadrant", "reconstruction_targets"]
@@ -115,7 +116,7 @@ class FastGenerator(nn.Module):
             r *= 2
         self.sle = nn.ModuleDict({f"{lo}_{hi}": SLE(_width(base, lo), _width(base, hi)) for lo, hi in self.pairs})
         self.to_rgb = nn.Sequential(nn.Conv2d(_width(base, size), 3, 3, 1, 1), nn.Tanh())
-        self.apply(_init)
+        self.apply(dcgan_init)  # N(0, 0.02), as DCGAN and the paper
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         if self.embed is not None:
@@ -203,7 +204,7 @@ class FastDiscriminator(nn.Module):
         self.embed = wrap(nn.Embedding(num_classes, c8)) if num_classes else None
         self.decode_whole = Decoder(c8)
         self.decode_part = Decoder(c16)
-        self.apply(_init)
+        self.apply(dcgan_init)  # N(0, 0.02), as DCGAN and the paper
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None, *, part: int | None = None, rows: int | None = None):
         f16 = self.to16(self.stem(x))
@@ -225,16 +226,3 @@ def reconstruction_targets(real: torch.Tensor, part: int) -> tuple[torch.Tensor,
     whole = F.adaptive_avg_pool2d(real, 32)
     quadrant = crop_quadrant(real, part)
     return whole, F.adaptive_avg_pool2d(quadrant, 32)
-
-
-def _init(module: nn.Module) -> None:
-    # N(0, 0.02) as DCGAN and the paper; batch norm scale N(1, 0.02).
-    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Embedding)):
-        weight = getattr(module, "parametrizations", None)
-        target = weight.weight.original if weight is not None else module.weight
-        nn.init.normal_(target, 0.0, 0.02)
-        if getattr(module, "bias", None) is not None:
-            nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.BatchNorm2d):
-        nn.init.normal_(module.weight, 1.0, 0.02)
-        nn.init.zeros_(module.bias)

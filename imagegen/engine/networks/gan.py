@@ -59,7 +59,7 @@ class Generator(nn.Module):
             blocks += [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), DistributedBatchNorm2d(cout), nn.ReLU(True)]
         self.blocks = nn.Sequential(*blocks)
         self.to_rgb = nn.Sequential(nn.ConvTranspose2d(_channels(base, depth, depth - 1), 3, 4, 2, 1), nn.Tanh())
-        self.apply(_dcgan_init)
+        self.apply(dcgan_init)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         if self.embed is not None:
@@ -87,7 +87,7 @@ class Discriminator(nn.Module):
         self.features = nn.Sequential(*layers)
         self.head = wrap(nn.Conv2d(cin, 1, 4, 1, 0))
         self.embed = wrap(nn.Embedding(num_classes, cin)) if num_classes else None
-        self.apply(_dcgan_init)
+        self.apply(dcgan_init)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         h = self.features(x)
@@ -99,7 +99,7 @@ class Discriminator(nn.Module):
         return logit
 
 
-def _dcgan_init(module: nn.Module) -> None:
+def dcgan_init(module: nn.Module) -> None:
     # DCGAN's initialisation: N(0, 0.02) weights, batch norm scale N(1, 0.02).
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Embedding)):
         weight = getattr(module, "parametrizations", None)
