@@ -219,7 +219,10 @@ def test_exported_weights_are_what_segment_loads(data):
     expected = probability(trainer.net.eval(), rgb[None])
     from imagegen.engine.segment import load_segmenter
 
-    assert torch.allclose(probability(load_segmenter(weights), rgb[None]), expected, atol=1e-4)
+    # On a CPU the fine-tuned weights run exported in onnxruntime (engine/onnx_backend.py): batch
+    # norm folded into the convolutions rounds differently in float32 (measured 1.7e-4 of
+    # probability here, a twentieth of one 8-bit mask level).
+    assert torch.allclose(probability(load_segmenter(weights), rgb[None]), expected, atol=1e-3)
 
 
 def data_item_png(data) -> bytes:
