@@ -1,4 +1,4 @@
-"""`make bench`: every benchmark with settings that finish in about 15 minutes on 2 CPU cores.
+"""`make bench`: every benchmark with settings that finish in about 35 minutes on 2 CPU cores (short training budgets; each long run is named beside its entry).
 
 Each writes benchmarks/results/<name>.json and its section of docs/benchmarks.md.
     .venv/bin/python -m benchmarks.run [--only e2e processors ...]
