@@ -79,7 +79,7 @@ def available() -> bool:
 
 
 # Networks whose torch module measured faster than onnxruntime on CPUs (docs/benchmarks.md,
-# "Networks on CPU"): "auto" keeps torch for them. The enhancer: 1.3x-1.7x onnxruntime's speed
+# "Networks on CPU"): "auto" keeps torch for them. The enhancer: 1.45x-1.71x onnxruntime's speed
 # on its exported file (small convolutions at 48 channels, where oneDNN's kernels win).
 TORCH_FASTER_ON_CPU = frozenset({"enhance"})
 
