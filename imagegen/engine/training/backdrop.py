@@ -30,8 +30,10 @@ import torch.nn.functional as F
 from ..errors import EngineError
 from ..networks.backdrop import BackdropGenerator, PatchDiscriminator
 from .augment import diff_augment, flip
-from .base import Trainer, config_from_dict
+from .base import Trainer, config_from_dict, update_ema
 from .data import CleanReport
+from .gan import d_loss, g_loss
+from .segment_data import photo_at_short_side
 
 __all__ = [
     "DEFAULT_STEPS", "BackdropConfig", "BackdropData", "BackdropTrainer", "prepare_backdrops", "build_generator",
@@ -132,14 +134,7 @@ def prepare_backdrops(items: Iterable[tuple[str, bytes]], *, photo_short: int = 
         if min(image.width, image.height) < min_side:
             report.too_small.append((name, f"{image.width}x{image.height}"))
             continue
-        rgb = image.rgb.float()
-        if image.alpha is not None:
-            rgb = rgb * image.alpha + 0.5 * (1 - image.alpha)
-        h, w = rgb.shape[-2:]
-        scale = photo_short / min(h, w)
-        size = (max(photo_short, round(h * scale)), max(photo_short, round(w * scale)))
-        rgb = F.interpolate(rgb[None], size=size, mode="bilinear", antialias=scale < 1, align_corners=False)[0]
-        photos.append((rgb.clamp(0, 1) * 255).round().to(torch.uint8))
+        photos.append(photo_at_short_side(image, photo_short))
         names.append(name)
         hashes.append(digest)
     report.kept = len(photos)
@@ -210,26 +205,20 @@ class BackdropTrainer(Trainer):
             fake = self.G(z, looks)
             real_logits = self.D(self._aug(real), looks).float()
             fake_logits = self.D(self._aug(fake.detach()), looks).float()
-        loss_d = F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+        loss_d = d_loss("hinge", real_logits, fake_logits)
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         self.opt_d.step()
 
         with self.autocast():
             gen_logits = self.D(self._aug(fake), looks).float()
-        loss_g = -gen_logits.mean()
+        loss_g = g_loss("hinge", gen_logits)
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
-        self._update_ema()
+        update_ema(self.G_ema, self.G, self.config.ema, self.step)
         accuracy = ((real_logits > 0).float().mean() + (fake_logits < 0).float().mean()) / 2
         return {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "d_accuracy": accuracy.item()}
-
-    @torch.no_grad()
-    def _update_ema(self) -> None:
-        decay = min(self.config.ema, (1 + self.step) / (10 + self.step))
-        for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters()):
-            p_ema.lerp_(p, 1 - decay)
 
     @torch.no_grad()
     def sample(self, z: torch.Tensor, looks: torch.Tensor) -> torch.Tensor:

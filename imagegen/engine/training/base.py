@@ -22,7 +22,7 @@ from ..errors import EngineError
 from ..runtime import get_device, parse_device
 from .data import CatalogueData
 
-__all__ = ["Trainer", "resolve_device", "save_checkpoint", "load_checkpoint", "config_from_dict"]
+__all__ = ["Trainer", "resolve_device", "save_checkpoint", "load_checkpoint", "config_from_dict", "update_ema"]
 
 CHECKPOINT_FORMAT = 1
 
@@ -132,6 +132,17 @@ class Trainer(ABC):
 
     def batch_indices(self, n: int) -> torch.Tensor:
         return torch.randint(len(self.data), (n,), generator=self.rng)
+
+
+@torch.no_grad()
+def update_ema(ema: torch.nn.Module, net: torch.nn.Module, decay: float, step: int) -> None:
+    """Move ``ema``'s weights towards ``net``'s (exponential moving average of G); its buffers
+    (batch norm statistics) are copied. Warm-up: early weights fade fast."""
+    decay = min(decay, (1 + step) / (10 + step))
+    for p_ema, p in zip(ema.parameters(), net.parameters()):
+        p_ema.lerp_(p, 1 - decay)
+    for b_ema, b in zip(ema.buffers(), net.buffers()):
+        b_ema.copy_(b)
 
 
 def save_checkpoint(state: dict[str, Any]) -> bytes:

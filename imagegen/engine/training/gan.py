@@ -35,7 +35,7 @@ from ..errors import EngineError
 from ..networks.fastgan import FastDiscriminator, FastGenerator, reconstruction_targets
 from ..networks.gan import Discriminator, Generator, depth_for
 from .augment import diff_augment, flip
-from .base import Trainer
+from .base import Trainer, update_ema
 from .data import CatalogueData
 
 __all__ = ["GanConfig", "GanTrainer", "PRESETS", "ARCHS", "d_loss", "g_loss", "build_generator", "build_discriminator"]
@@ -207,7 +207,8 @@ class GanTrainer(Trainer):
         finally:
             self.D.requires_grad_(True)
         self.opt_g.step()
-        self._update_ema()
+        if self.G_ema is not None:
+            update_ema(self.G_ema, self.G, self.config.ema, self.step)
 
         figures["loss_d"] = loss_d.detach()
         figures["loss_g"] = loss_g.detach()
@@ -225,16 +226,6 @@ class GanTrainer(Trainer):
             dist.all_reduce(values)
             values = values / self.shard[1]
         return dict(zip(keys, values.tolist()))
-
-    @torch.no_grad()
-    def _update_ema(self) -> None:
-        if self.G_ema is None:
-            return
-        decay = min(self.config.ema, (1 + self.step) / (10 + self.step))  # warm-up: early weights fade fast
-        for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters()):
-            p_ema.lerp_(p, 1 - decay)
-        for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
-            b_ema.copy_(b)
 
     def sampler(self) -> Generator | FastGenerator:
         """The generator used for sampling: the EMA copy when there is one."""

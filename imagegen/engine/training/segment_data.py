@@ -192,16 +192,22 @@ def prepare_backgrounds(items: Iterable[tuple[str, bytes]], *, short_side: int =
             image = decode(data)
         except DecodeError:
             continue
-        rgb = image.rgb.float()
-        if image.alpha is not None:
-            rgb = rgb * image.alpha + 0.5 * (1 - image.alpha)
-        h, w = rgb.shape[-2:]
-        scale = short_side / min(h, w)
-        size = (max(short_side, round(h * scale)), max(short_side, round(w * scale)))
-        rgb = F.interpolate(rgb[None], size=size, mode="bilinear", antialias=scale < 1, align_corners=False)[0]
-        tensors.append((rgb.clamp(0, 1) * 255).round().to(torch.uint8))
+        tensors.append(photo_at_short_side(image, short_side))
         names.append(name)
     return tensors, names
+
+
+def photo_at_short_side(image, short_side: int) -> torch.Tensor:
+    """A decoded photo as uint8 (3, H, W) with its short side ``short_side`` (transparent
+    parts on mid grey): how background and backdrop photos are kept for training."""
+    rgb = image.rgb.float()
+    if image.alpha is not None:
+        rgb = rgb * image.alpha + 0.5 * (1 - image.alpha)
+    h, w = rgb.shape[-2:]
+    scale = short_side / min(h, w)
+    size = (max(short_side, round(h * scale)), max(short_side, round(w * scale)))
+    rgb = F.interpolate(rgb[None], size=size, mode="bilinear", antialias=scale < 1, align_corners=False)[0]
+    return (rgb.clamp(0, 1) * 255).round().to(torch.uint8)
 
 
 # ----------------------------------------------------------------------------- composing
