@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from . import model_cache
 from .errors import ParameterError
 from .io import Image
-from .onnx_backend import OrtNetwork, backend_setting, export_onnx
+from .onnx_backend import OrtNetwork, as_array, backend_setting, export_onnx
 from .onnx_backend import backend_for as onnx_backend_for
 
 __all__ = [
@@ -126,7 +126,7 @@ class OnnxSegmenter(OrtNetwork):
 
     def probabilities(self, x: torch.Tensor) -> torch.Tensor:
         # the built-in file's batch dimension is fixed at 1
-        fused = [self.run(one[None].float().contiguous().cpu().numpy())[0] for one in x]
+        fused = [self.run(as_array(one[None]))[0] for one in x]
         return torch.from_numpy(np.concatenate(fused))
 
 

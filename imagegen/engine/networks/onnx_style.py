@@ -13,25 +13,10 @@ import numpy as np
 import onnx
 import torch
 
-from ..onnx_backend import OrtNetwork
+from ..onnx_backend import OrtNetwork, as_array
 from .onnx_weights import model_path
 
 __all__ = ["OrtMultiStyle", "OrtStylePredictor", "OrtStyleTransformer", "ORT_NETWORKS"]
-
-
-# Layout changes in numpy, not torch: a torch op here wakes torch's OpenMP threads, whose
-# spin-wait then competes with onnxruntime's own threads (measured 1.3x slower on 2 cores).
-def _array(x: torch.Tensor) -> np.ndarray:
-    x = x.detach().cpu()
-    return (x if x.dtype == torch.float32 else x.float()).numpy()
-
-
-def _nchw(x: torch.Tensor) -> np.ndarray:
-    return np.ascontiguousarray(_array(x))
-
-
-def _nhwc(x: torch.Tensor) -> np.ndarray:
-    return np.ascontiguousarray(_array(x).transpose(0, 2, 3, 1))
 
 
 def _no_tiles(stats) -> None:
@@ -45,7 +30,7 @@ class OrtMultiStyle(OrtNetwork):
 
     def forward(self, image: torch.Tensor, style: torch.Tensor, stats=None) -> torch.Tensor:
         _no_tiles(stats)
-        x, styles = _nchw(image), _nchw(style.reshape(-1, style.shape[-1]))
+        x, styles = as_array(image), as_array(style.reshape(-1, style.shape[-1]))
         outs = [self.run(x[min(i, len(x) - 1)][None], s)[0] for i, s in enumerate(styles)]
         return torch.from_numpy(np.concatenate(outs))
 
@@ -55,7 +40,7 @@ class OrtStylePredictor(OrtNetwork):
         super().__init__(model_path("arbitrary_predict"))
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        x = _nhwc(image)
+        x = as_array(image, channels_last=True)
         return torch.from_numpy(np.concatenate([self.run(one[None])[0].reshape(1, -1) for one in x]))
 
 
@@ -74,7 +59,7 @@ class OrtStyleTransformer(OrtNetwork):
 
     def forward(self, image: torch.Tensor, style: torch.Tensor, stats=None) -> torch.Tensor:
         _no_tiles(stats)
-        x, styles = _nhwc(image), _nchw(style.reshape(-1, style.shape[-1]))
+        x, styles = as_array(image, channels_last=True), as_array(style.reshape(-1, style.shape[-1]))
         outs = [self.run(x[min(i, len(x) - 1)][None], s.reshape(1, 1, 1, -1))[0] for i, s in enumerate(styles)]
         return torch.from_numpy(np.ascontiguousarray(np.concatenate(outs).transpose(0, 3, 1, 2)))
 
