@@ -29,11 +29,21 @@ logger = logging.getLogger(__name__)
 __all__ = ["make_config", "create_run", "execute", "load_trainer", "publish_enhance_style", "ENHANCE_STYLE", "RunBusy"]
 
 ENHANCE_STYLE = "enhance-4x"
-DEFAULT_STEPS = {"gan": 5000, "enhance": 5000, "segment": 1000, "backdrop": 1500}  # enhance, segment, backdrop: engine.training.*.DEFAULT_STEPS
+GAN_DEFAULT_STEPS = 5000
 # A running run whose row has not moved for this long is taken to be dead (killed process).
 STALE_AFTER = timedelta(minutes=10)
 
 ProgressFn = Callable[[int, int, dict[str, float]], None]
+
+
+def default_steps(kind: str) -> int:
+    """A new run's total steps when none is given: each engine trainer's measured default
+    (imported here, not at module level, so the web process need not load torch)."""
+    if kind == TrainingRun.Kind.GAN:
+        return GAN_DEFAULT_STEPS
+    from ..engine.training import backdrop, enhance, segment
+
+    return {TrainingRun.Kind.ENHANCE: enhance, TrainingRun.Kind.SEGMENT: segment, TrainingRun.Kind.BACKDROP: backdrop}[kind].DEFAULT_STEPS
 
 
 class RunBusy(RuntimeError):

@@ -116,6 +116,6 @@ def test_the_folder_flags_belong_to_their_kinds(photos, tmp_path):
 
 def test_the_command_default_is_the_engines():
     from imagegen.engine.training.backdrop import DEFAULT_STEPS
-    from imagegen.training.runner import DEFAULT_STEPS as COMMAND_DEFAULTS
+    from imagegen.training.runner import default_steps
 
-    assert COMMAND_DEFAULTS["backdrop"] == DEFAULT_STEPS
+    assert default_steps("backdrop") == DEFAULT_STEPS

@@ -126,9 +126,9 @@ def test_segment_command_trains_evaluates_and_publishes_the_cutout_style(admin_c
 
 def test_the_command_default_is_the_engines():
     from imagegen.engine.training.segment import DEFAULT_STEPS
-    from imagegen.training.runner import DEFAULT_STEPS as COMMAND_DEFAULTS
+    from imagegen.training.runner import default_steps
 
-    assert COMMAND_DEFAULTS["segment"] == DEFAULT_STEPS
+    assert default_steps("segment") == DEFAULT_STEPS
 
 
 @pytest.mark.django_db

@@ -10,7 +10,7 @@ from redis.exceptions import RedisError
 
 from imagegen.conf import conf
 from imagegen.training.models import TrainingRun
-from imagegen.training.runner import DEFAULT_STEPS, RunBusy, create_run, execute, make_config
+from imagegen.training.runner import RunBusy, create_run, default_steps, execute, make_config
 
 
 class Command(BaseCommand):
@@ -21,7 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("kind", choices=[k.value for k in TrainingRun.Kind])
         parser.add_argument("--size", type=int, help="GAN: image size 32, 64 or 128 (default 64). enhance: crop size (default 96). "
                             "segment: training resolution, a multiple of 32 (default 224). backdrop: training crop, a multiple of 8 (default 64).")
-        parser.add_argument("--steps", type=int, help=f"Total steps (default {DEFAULT_STEPS['gan']}; enhance {DEFAULT_STEPS['enhance']}, segment {DEFAULT_STEPS['segment']}, backdrop {DEFAULT_STEPS['backdrop']}); with --resume, the new total.")
+        parser.add_argument("--steps", type=int, help="Total steps (default: " + ", ".join(f"{k} {default_steps(k)}" for k in TrainingRun.Kind.values) + "); with --resume, the new total.")
         parser.add_argument("--batch", type=int, help="Batch size (default 32 for gan, 16 for enhance, 4 for segment).")
         parser.add_argument("--device", default="auto", help="auto (CUDA with bf16 if present, else CPU), cpu, cuda, cuda:1 ...")
         parser.add_argument("--seed", type=int, default=0, help="Random seed: the same seed and data give the same run.")
@@ -155,7 +155,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc))
         except Exception as exc:  # the engine's configuration errors
             raise CommandError(str(exc))
-        steps = opts["steps"] or DEFAULT_STEPS[kind]
+        steps = opts["steps"] or default_steps(kind)
         if steps < 1:
             raise CommandError("--steps must be at least 1.")
         return create_run(kind, config, steps=steps, device=opts["device"], holdout=opts["holdout"], backgrounds=folder)
