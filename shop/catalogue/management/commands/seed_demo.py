@@ -165,14 +165,14 @@ class Command(BaseCommand):
         from imagegen.conf import conf
         from imagegen.training.jobs import enqueue_training
         from imagegen.training.models import TrainingRun
-        from imagegen.training.runner import DEFAULT_STEPS, create_run, make_config
+        from imagegen.training.runner import create_run, default_steps, make_config
 
         folder = conf.SEGMENT_BACKGROUNDS
         if not folder or not Path(folder).is_dir():
             return
         if TrainingRun.objects.filter(kind=TrainingRun.Kind.BACKDROP).exclude(status=TrainingRun.Status.FAILED).exists():
             return
-        run = create_run(TrainingRun.Kind.BACKDROP, make_config(TrainingRun.Kind.BACKDROP), steps=DEFAULT_STEPS["backdrop"],
+        run = create_run(TrainingRun.Kind.BACKDROP, make_config(TrainingRun.Kind.BACKDROP), steps=default_steps(TrainingRun.Kind.BACKDROP),
                          device="auto", backgrounds=str(folder))
         try:
             enqueue_training(run)
