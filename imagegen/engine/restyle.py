@@ -18,7 +18,7 @@ import torch
 from .errors import ProcessorError
 from .io import Image
 from .masks import MASK_ALPHA, MASK_NONE, product_mask
-from .metrics.restyle import content_ssim, fit, fit_premultiplied, product_delta_e
+from .metrics.restyle import fit, fit_premultiplied_stacked, pair_delta_e, pair_ssim
 
 __all__ = ["PRESERVE_CHOICES", "QualityError", "as_seen", "blend_with_source", "figures", "check_thresholds", "THRESHOLD_KEYS"]
 
@@ -59,27 +59,27 @@ def as_seen(rgb: torch.Tensor, alpha: torch.Tensor | None, background: tuple[int
 
 def _seen_small(
     source: Image, rgb: torch.Tensor, mask: torch.Tensor, mask_kind: str, background: tuple[int, int, int]
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """as_seen(source), as_seen(result) and the product region at the figures' size (fit).
-    Compositing is linear in the premultiplied colour and in alpha, and so is fit(): fitting
-    rgb * alpha and alpha, then adding the background, is fitting the composite, with each
-    full-size image read once (the composite, then its downscale, read them three times)."""
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """as_seen(source) and as_seen(result) at the figures' size (fit) as one (6, h, w) pair,
+    and the product region (1, h, w). Compositing is linear in the premultiplied colour and in
+    alpha, and so is fit(): fitting rgb * alpha and alpha, then adding the background, is
+    fitting the composite, with each full-size image read once (the composite, then its
+    downscale, read them three times)."""
     alpha = source.alpha
     if alpha is None:
-        seen_source, seen_result = fit(source.rgb), fit(rgb)
+        pair = torch.cat([fit(source.rgb).float(), fit(rgb).float()])
         a_small = None
     else:
-        (seen_source, seen_result), a_small = fit_premultiplied([source.rgb, rgb], alpha)
-        bg = torch.tensor(background, dtype=a_small.dtype, device=rgb.device).view(3, 1, 1) / 255.0
-        behind = bg * (1.0 - a_small)
-        seen_source, seen_result = seen_source + behind, seen_result + behind
+        pair, a_small = fit_premultiplied_stacked([source.rgb, rgb], alpha)
+        bg = torch.tensor(background, dtype=a_small.dtype, device=rgb.device).view(1, 3, 1, 1) / 255.0
+        pair.view(2, 3, *pair.shape[-2:]).add_(bg * (1.0 - a_small))
     if mask_kind == MASK_NONE:
-        region = torch.ones_like(seen_source[:1])
+        region = torch.ones_like(pair[:1])
     elif mask_kind == MASK_ALPHA and a_small is not None:
         region = a_small.clamp(0, 1)  # product_mask's alpha mask is the clamped alpha
     else:
         region = fit(mask)
-    return seen_source, seen_result, region
+    return pair, region
 
 
 def figures(
@@ -94,10 +94,10 @@ def figures(
     on ``background``, the colour the variant is shown or encoded on, first."""
     if min(rgb.shape[-2:]) < MIN_METRIC_SIDE:
         return {}
-    seen_source, seen_result, region = _seen_small(source, rgb, mask, mask_kind, background)
+    pair, region = _seen_small(source, rgb, mask, mask_kind, background)
     return {
-        "content_ssim": round(content_ssim(seen_source, seen_result), 4),
-        "product_delta_e": round(product_delta_e(seen_source, seen_result, region), 3),
+        "content_ssim": round(pair_ssim(pair), 4),
+        "product_delta_e": round(pair_delta_e(pair, region), 3),
         "product_mask": mask_kind,
     }
 

@@ -46,3 +46,15 @@ def test_ssim_agrees_with_a_direct_numpy_computation():
     expected = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx**2 + my**2 + c1) * (sxx + syy + c2))
     got = ssim(torch.from_numpy(x)[None, None], torch.from_numpy(y)[None, None]).item()
     assert got == pytest.approx(expected, rel=1e-5)
+
+
+def test_the_numpy_lab_of_sample_points_matches_the_torch_conversion():
+    from imagegen.engine.color import rgb_points_to_lab, rgb_to_lab
+
+    g = torch.Generator().manual_seed(3)
+    rgb = torch.rand(3, 5000, generator=g)
+    rgb[:, :50] = torch.rand(3, 50, generator=g) * 0.04  # the linear part of the sRGB curve
+    rgb[:, 50:60] = 0.0  # black: the linear part of Lab's f
+    got = rgb_points_to_lab(rgb.numpy())
+    assert got.dtype == np.float32 and got.shape == (3, 5000)
+    assert np.abs(got - rgb_to_lab(rgb.double(), dim=0).numpy()).max() < 2e-3
