@@ -2,7 +2,10 @@
 ``background`` processor with a generator as its reference file."""
 from __future__ import annotations
 
+import copy
+import dataclasses
 import io
+import math
 
 import pytest
 import torch
@@ -18,7 +21,7 @@ from imagegen.engine.training.backdrop import (
 )
 from imagegen.engine.training.backdrop_eval import evaluate_backdrops, generator_sampler
 
-TINY = BackdropConfig(crop=16, batch=8, photo_short=64, log_every=5, lr_g=1e-3, lr_d=1e-3)
+TINY = BackdropConfig(crop=16, batch=8, photo_short=64, log_every=5, lr_g=5e-4, lr_d=2e-3)
 
 
 @pytest.fixture(autouse=True)
@@ -64,6 +67,25 @@ def test_the_generator_is_fully_convolutional_and_the_discriminator_judges_patch
     assert d(torch.randn(2, 3, 32, 48), looks).shape == (2, 1, 4, 6)
 
 
+def test_the_second_design_is_fully_convolutional_with_regular_periodic_channels():
+    g = BackdropGenerator(3, upsample="bilinear", rgb_skips=True, periodic=4)
+    looks = torch.tensor([0, 2])
+    for h, w in ((2, 2), (3, 5), (7, 4)):
+        out = g(torch.randn(2, g.z_channels, h, w), looks)
+        assert out.shape == (2, 3, h * 8, w * 8) and out.abs().max() <= 1
+    z = torch.randn(2, g.z_channels, 6, 9)
+    waves = g._periodic(z, g.look(looks))
+    assert waves.shape == (2, 4, 6, 9) and waves.abs().max() <= 1
+    # a plane wave: every row (and column) is its neighbour shifted by the same phase step
+    k = (torch.tanh(g.waves(g.look(looks))).view(2, 4, 2) * torch.pi)
+    assert torch.allclose(torch.sin(k[:, :, 0, None] * torch.arange(9) + k[:, :, 1, None] * 2 + z[:, :4, 0, :1] * torch.pi),
+                          waves[:, :, 2], atol=1e-5)
+    with pytest.raises(ValueError, match="upsample"):
+        BackdropGenerator(3, upsample="bicubic")
+    with pytest.raises(ValueError, match="z_channels"):
+        BackdropGenerator(3, z_channels=4, periodic=5)
+
+
 def test_photos_are_prepared_and_the_bad_ones_reported():
     good = _stripes((10, 10, 10), (200, 200, 200), 4, size=80)
     data = prepare_backdrops([("a", good), ("a-again", good), ("tiny", _stripes((0, 0, 0), (9, 9, 9), 2, size=20)), ("junk", b"nope")],
@@ -78,19 +100,32 @@ def test_photos_are_prepared_and_the_bad_ones_reported():
         BackdropConfig(crop=20)
 
 
-def test_training_lowers_the_discriminator_loss_and_brings_samples_closer(data):
+def test_training_teaches_the_discriminator_and_brings_samples_closer(data):
     trainer = BackdropTrainer(TINY, data, device="cpu")
+    untrained = copy.deepcopy(trainer.G).eval()
+    g = torch.Generator().manual_seed(7)
+    real, looks = random_crops(data.photos, g, 32, TINY.crop, TINY.scales[:1])
+    z = torch.randn(32, TINY.z_channels, trainer.cells, trainer.cells, generator=g)
+
+    @torch.no_grad()
+    def gap() -> float:  # D's mean score on real crops minus on the untrained generator's
+        return float(trainer.D(real * 2 - 1, looks).mean() - trainer.D(untrained(z, looks), looks).mean())
 
     def kid() -> float:
         return evaluate_backdrops(generator_sampler(trainer.G, TINY), data, TINY, samples=32)["kid"]
 
-    before = kid()
-    for _ in range(60):
-        trainer.train_step()
-    losses = [h["loss_d"] for h in trainer.history]
-    assert len(losses) == 12
-    assert sum(losses[-3:]) / 3 < 0.75 * losses[0]  # D learns to tell the crops apart...
-    assert kid() < 0.95 * before  # ...and G's crops move towards the real ones
+    before, gaps = kid(), [gap()]
+    for _ in range(6):
+        for _ in range(10):
+            trainer.train_step()
+        gaps.append(gap())
+    assert len(trainer.history) == 12 and all(math.isfinite(h["loss_d"]) for h in trainer.history)
+    # The training losses hover near the hinge's chance level once G follows D (DiffAugment
+    # keeps D from winning), so that D learnt shows on what it was first shown: it scores
+    # real crops above the untrained generator's (the score swings from step to step in a GAN,
+    # hence the mean of the last three checks).
+    assert sum(gaps[-3:]) / 3 > gaps[0] + 0.25
+    assert kid() < 0.5 * before  # ...and G's crops moved towards the real ones
 
 
 def test_resume_is_exact(data):
@@ -154,6 +189,17 @@ def test_generation_is_any_size_and_deterministic_per_seed(data):
     assert not torch.equal(a, generate(net, config, 333, 517, seed=6))
     assert generate(net, config, 40, 24, seed=1).shape == (3, 24, 40)  # smaller than render_short: native size
 
+    # an export written before the generator had options loads as the first design it was
+    first = BackdropTrainer(dataclasses.replace(TINY, upsample="nearest", rgb_skips=False, periodic=0), data, device="cpu")
+    legacy = torch.load(io.BytesIO(_export(first)), weights_only=True)
+    for key in ("upsample", "rgb_skips", "periodic"):
+        legacy["config"].pop(key)
+    buf = io.BytesIO()
+    torch.save(legacy, buf)
+    old_net, old_config = generator_from_export(buf.getvalue())
+    assert (old_config.upsample, old_config.rgb_skips, old_config.periodic) == ("nearest", False, 0)
+    assert old_net.upsample == "nearest" and old_net.skips is None and old_net.waves is None
+
     gan_like = io.BytesIO()
     torch.save({"kind": "gan", "config": {}}, gan_like)
     with pytest.raises(EngineError, match="not a backdrop generator"):
@@ -189,10 +235,11 @@ def test_the_background_processor_generates_a_scene_per_upload(data):
     assert torch.allclose(photo.rgb[:, :4, :4], torch.tensor([0, 90, 0]).view(3, 1, 1) / 255, atol=2e-2)
 
 
-def test_the_generator_exports_to_onnx_at_any_size():
+@pytest.mark.parametrize("design", [{}, {"upsample": "bilinear", "rgb_skips": True, "periodic": 4}], ids=["first", "second"])
+def test_the_generator_exports_to_onnx_at_any_size(design):
     ort = pytest.importorskip("onnxruntime", reason="onnxruntime is the CPU backend (requirements.txt)")
     pytest.importorskip("onnx", reason="torch.onnx.export needs the onnx package")
-    net = BackdropGenerator(3).eval()
+    net = BackdropGenerator(3, **design).eval()
     buf = io.BytesIO()
     torch.onnx.export(net, (torch.randn(1, 16, 5, 7), torch.tensor([1])), buf, input_names=["z", "look"], output_names=["rgb"],
                       dynamic_axes={"z": {2: "h", 3: "w"}}, opset_version=17, dynamo=False)

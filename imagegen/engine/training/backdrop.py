@@ -11,9 +11,9 @@ both D's and G's step, Adam, an EMA of G for sampling. Every random draw comes f
 
 Generating a backdrop for a frame (``generate``): the generator runs at the training scale,
 where the frame's short side is ``render_short`` px (as many noise cells as that takes), and
-the result is resized smoothly to the frame. A 1600 px frame is generated at ~384 px and
-upscaled: the backdrop behind a product is soft anyway, and it costs a fraction of a second on
-a CPU.
+the result is resized smoothly to the frame. A 1280x1600 frame is generated at 960x1200: at
+that scale the texture's grain is fine next to a product (generated at 384 px and upscaled,
+the same grain became blotches the size of a logo: docs/models.md), in about 1-2 s on a CPU.
 """
 from __future__ import annotations
 
@@ -41,9 +41,12 @@ __all__ = [
 ]
 
 # The published style's parameters for the `background` processor: the product standing on the
-# generated scene, portrait frame, with a contact shadow (an admin may add "blur" to defocus
-# the scene: docs/models.md, "Generated backdrops").
-STYLE_PARAMS = {"shadow": "contact", "aspect": "4:5", "fill": 0.8, "align": "bottom"}
+# generated scene, portrait frame, with a contact shadow, slightly defocused (blur 2: sigma 3 px
+# at 1600 px; an admin may change it on the style: docs/models.md, "Generated backdrops").
+STYLE_PARAMS = {"shadow": "contact", "aspect": "4:5", "fill": 0.8, "align": "bottom", "blur": 2}
+
+# What an export written before these generator options existed was built with.
+LEGACY_GENERATOR = {"upsample": "nearest", "rgb_skips": False, "periodic": 0}
 
 # Steps of `imagegen_train backdrop` by default; measured steps/s and wall-clock in docs/models.md.
 DEFAULT_STEPS = 1500
@@ -58,12 +61,15 @@ class BackdropConfig:
     z_channels: int = 16
     look_dim: int = 16
     lr_g: float = 2e-4
-    lr_d: float = 2e-4
+    lr_d: float = 4e-4  # TTUR: D learns at twice G's rate (docs/models.md: the A/B that chose it)
     beta1: float = 0.5
     beta2: float = 0.99
     diffaugment: str = "color,translation,cutout"
     ema: float = 0.995
-    render_short: int = 384  # px: a frame's short side is generated at this size, then resized
+    upsample: str = "bilinear"  # generator upsampling: "nearest" or "bilinear"
+    rgb_skips: bool = True  # StyleGAN2-style RGB output at every level (networks/backdrop.py)
+    periodic: int = 4  # PSGAN-style periodic input channels, wave vectors learned per look
+    render_short: int = 960  # px: a frame's short side is generated at this size, then resized
     seed: int = 0
     log_every: int = 10
 
@@ -144,7 +150,8 @@ def prepare_backdrops(items: Iterable[tuple[str, bytes]], *, photo_short: int = 
 
 
 def build_generator(config: BackdropConfig, looks: int) -> BackdropGenerator:
-    return BackdropGenerator(looks, z_channels=config.z_channels, look_dim=config.look_dim)
+    return BackdropGenerator(looks, z_channels=config.z_channels, look_dim=config.look_dim,
+                             upsample=config.upsample, rgb_skips=config.rgb_skips, periodic=config.periodic)
 
 
 def random_crops(photos: list[torch.Tensor], g: torch.Generator, n: int, crop: int, scales: tuple[float, ...]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -267,7 +274,8 @@ def generator_from_export(data: bytes) -> tuple[BackdropGenerator, BackdropConfi
         export = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
         if not isinstance(export, dict) or export.get("kind") != "backdrop":
             raise ValueError(f"kind is {export.get('kind') if isinstance(export, dict) else type(export).__name__!r}, not 'backdrop'")
-        config = config_from_dict(BackdropConfig, export["config"])
+        # exports made before the generator had these options used the first design
+        config = config_from_dict(BackdropConfig, {**LEGACY_GENERATOR, **export["config"]})
         net = build_generator(config, len(export["looks"]))
         net.load_state_dict(export["generator"])
     except Exception as exc:  # noqa: BLE001 - any problem with the file is the same problem for the admin
