@@ -76,7 +76,7 @@ def _seen_small(
     if mask_kind == MASK_NONE:
         region = torch.ones_like(pair[:1])
     elif mask_kind == MASK_ALPHA and a_small is not None:
-        region = a_small.clamp(0, 1)  # product_mask's alpha mask is the clamped alpha
+        region = a_small  # product_mask's alpha mask is the clamped alpha: pair_delta_e clamps its grid
     else:
         region = fit(mask)
     return pair, region

@@ -62,14 +62,25 @@ def ssim(
     x, y = _batched(x).float(), _batched(y).float()
     if x.shape != y.shape:
         raise ValueError(f"shapes differ: {tuple(x.shape)} vs {tuple(y.shape)}")
-    n, channels = x.shape[:2]
     win = min(window, x.shape[-1], x.shape[-2])
     # Centre on the joint mean first: float32 then keeps the variances exact enough.
     shift = 0.5 * (float(x.mean()) + float(y.mean()))  # any shift is exact in theory: float32 means suffice
     xc, yc = x - shift, y - shift
     stack = torch.cat([xc, yc, torch.addcmul(xc * xc, yc, yc), xc * yc], dim=1)
+    return ssim_of_stack(stack, shift, window=win, sigma=sigma, data_range=data_range, k1=k1, k2=k2, stride=stride)
+
+
+def ssim_of_stack(
+    stack: torch.Tensor, shift: float, *, window: int = 11, sigma: float = 1.5, data_range: float = 1.0,
+    k1: float = 0.01, k2: float = 0.03, stride: int = 1,
+) -> torch.Tensor:
+    """SSIM per image from the maps ssim() builds, (N, 4C, H, W): x - shift, y - shift,
+    (x - shift)^2 + (y - shift)^2 and (x - shift)(y - shift), each C channels (for callers
+    that can build them in fewer passes, e.g. both lumas of a fitted pair in one product)."""
+    channels = stack.shape[1] // 4
+    win = min(window, stack.shape[-1], stack.shape[-2])
     groups = stack.shape[1]  # 4C
-    across, down = _windows(win, float(sigma), groups, x.device)
+    across, down = _windows(win, float(sigma), groups, stack.device)
     blurred = F.conv2d(F.conv2d(stack, across, stride=(1, stride), groups=groups), down, stride=(stride, 1), groups=groups)
     mu_x, mu_y, e2, exy = blurred.split(channels, dim=1)
     c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
@@ -83,4 +94,4 @@ def ssim(
     num = torch.add(mxy, sum_mu, alpha=shift).mul_(2.0).add_(2.0 * shift * shift + c1).mul_(cov)
     den = torch.add(m2, sum_mu, alpha=2.0 * shift).add_(2.0 * shift * shift + c1).mul_(var)
     ssim_map = num.div_(den)
-    return ssim_map.mean(dim=(1, 2, 3), dtype=torch.float64).float()  # no flatten: it copied the channels-last map
+    return ssim_map.mean(dim=(1, 2, 3), dtype=torch.float64).float()
