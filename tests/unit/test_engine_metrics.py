@@ -58,3 +58,14 @@ def test_the_numpy_lab_of_sample_points_matches_the_torch_conversion():
     got = rgb_points_to_lab(rgb.numpy())
     assert got.dtype == np.float32 and got.shape == (3, 5000)
     assert np.abs(got - rgb_to_lab(rgb.double(), dim=0).numpy()).max() < 2e-3
+
+
+def test_ssim_on_every_second_window_estimates_the_full_mean():
+    g = torch.Generator().manual_seed(5)
+    base = torch.nn.functional.avg_pool2d(torch.rand(1, 1, 136, 136, generator=g), 5, stride=1)  # photo-like: smooth
+    noisy = (base + 0.05 * torch.randn(base.shape, generator=g)).clamp(0, 1)
+    full, strided = float(ssim(base, noisy)), float(ssim(base, noisy, stride=2))
+    assert full < 0.95 and abs(strided - full) < 2e-3
+    assert float(ssim(base, base, stride=2)) == pytest.approx(1.0, abs=1e-6)
+    with pytest.raises(ValueError, match="stride"):
+        ssim(base, noisy, stride=0)

@@ -77,6 +77,8 @@ def ssim_of_stack(
     """SSIM per image from the maps ssim() builds, (N, 4C, H, W): x - shift, y - shift,
     (x - shift)^2 + (y - shift)^2 and (x - shift)(y - shift), each C channels (for callers
     that can build them in fewer passes, e.g. both lumas of a fitted pair in one product)."""
+    if stride < 1:
+        raise ValueError(f"stride must be at least 1, got {stride}")
     channels = stack.shape[1] // 4
     win = min(window, stack.shape[-1], stack.shape[-2])
     groups = stack.shape[1]  # 4C

@@ -31,7 +31,7 @@ sketch render cost 4 to 5 times the sketch. Measured on 12 product photos at 102
 (median; 0.022 at most, for sketch renders, whose fine pencil strokes the 256 px copy
 softens); product_delta_e is within 0.3 % (median; 1.4 % at most) of the float64 mean over
 all pixels of the 512 px copy. Now (`python -m benchmarks.bench_processors --repeats 9`,
-three runs): the figures of a 512 px render take 0.85-1.0 times the sketch processor's own
+three runs): the figures of a 512 px render take 0.85-1.01 times the sketch processor's own
 time, of a 1024 px render 0.5-0.7 times. The work left is the one full-size pass of the box
 filter (a third of it) and fixed work on the 256 px copy.
 """
