@@ -16,7 +16,7 @@ from .blur import gaussian_blur
 from .errors import DecodeError, ParameterError
 from .framing import Box
 
-__all__ = ["solid", "gradient", "photo", "generated", "is_generator", "seed_for", "contact_shadow", "drop_shadow", "darken"]
+__all__ = ["solid", "gradient", "photo", "generated", "is_generator", "seed_for", "tabletop", "contact_shadow", "drop_shadow", "darken"]
 
 
 def _color(rgb: tuple[float, float, float], device: torch.device) -> torch.Tensor:
@@ -102,6 +102,36 @@ def generated(reference: bytes, width: int, height: int, blur: float, source: to
     if sigma >= 0.3:
         rgb = gaussian_blur(rgb.contiguous(), sigma)
     return rgb.clamp(0, 1).contiguous()
+
+
+def tabletop(back: torch.Tensor, horizon: int, *, near_depth: float = 0.85, far_depth: float = 6.0) -> torch.Tensor:
+    """``back`` (3, H, W) turned into a tabletop scene: above ``horizon`` (a row) a wall, the
+    backdrop defocused (it stands behind the table) and a touch lighter; below it a floor, the
+    same backdrop laid flat and seen in perspective (rows at depth from ``far_depth`` at the
+    horizon to ``near_depth`` at the bottom, in units of the frame's width; mirrored where it
+    runs out), defocused with distance and shaded darker towards the back, with a soft
+    shadow where the floor meets the wall."""
+    _, h, w = back.shape
+    horizon = max(1, min(h - 2, horizon))
+    device = back.device
+    far = gaussian_blur(back.contiguous(), max(1.0, 0.006 * h))  # what lies beyond the focus
+    wall = 1.0 - (1.0 - far[:, :horizon]) * 0.92
+    rows = h - horizon
+    t = (torch.arange(rows, device=device, dtype=torch.float32) + 0.5) / rows  # 0 at the horizon, 1 at the bottom
+    # depth falls as 1 / (screen distance below the horizon), from far_depth to near_depth
+    inv = 1.0 / far_depth + t * (1.0 / near_depth - 1.0 / far_depth)
+    depth = 1.0 / inv
+    xs = (torch.arange(w, device=device, dtype=torch.float32) + 0.5) / w * 2 - 1  # -1..1 across the frame
+    gx = xs.view(1, w) * depth.view(rows, 1)  # one frame width of texture per unit of depth
+    gy = (depth - near_depth).view(rows, 1).expand(rows, w) * (w / h) * 2 - 1  # along the floor, same scale
+    grid = torch.stack([gx, gy], dim=-1)[None]
+    sharp = F.grid_sample(back[None], grid, mode="bilinear", padding_mode="reflection", align_corners=False)[0]
+    blurred = F.grid_sample(far[None], grid, mode="bilinear", padding_mode="reflection", align_corners=False)[0]
+    focus = t.view(1, rows, 1).clamp(0, 1) ** 0.7  # sharp at the front, defocused at the back
+    floor = blurred + (sharp - blurred) * focus
+    shade = 0.86 + 0.1 * t.view(1, rows, 1)  # lit from the front: darker towards the back
+    contact = 1.0 - 0.12 * torch.exp(-t.view(1, rows, 1) * rows / max(2.0, 0.012 * h))  # the wall's foot
+    return torch.cat([wall, (floor * shade * contact).clamp(0, 1)], dim=1)
 
 
 def _soft_ellipse(window: Box, cx: float, cy: float, ax: float, ay: float, sigma: float, device: torch.device) -> torch.Tensor:

@@ -12,7 +12,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from imagegen.engine import render
-from imagegen.engine.errors import EngineError
+from imagegen.engine.errors import EngineError, ParameterError
 from imagegen.engine.io import decode
 from imagegen.engine.networks.backdrop import BackdropGenerator, PatchDiscriminator
 from imagegen.engine.training.backdrop import (
@@ -230,7 +230,7 @@ def test_the_background_processor_generates_a_scene_per_upload(data):
     l, t, r, b = one.info["product_box"]
     assert torch.allclose(one.rgb[:, (t + b) // 2, (l + r) // 2], torch.tensor([200, 30, 30]) / 255, atol=1e-6)
     # a photo stays a photo
-    photo = render(red, "background", STYLE_PARAMS, reference=_stripes((0, 90, 0), (0, 90, 0), 4))
+    photo = render(red, "background", {**STYLE_PARAMS, "scene": "flat"}, reference=_stripes((0, 90, 0), (0, 90, 0), 4))
     assert "backdrop_seed" not in photo.info
     assert torch.allclose(photo.rgb[:, :4, :4], torch.tensor([0, 90, 0]).view(3, 1, 1) / 255, atol=2e-2)
 
@@ -248,3 +248,30 @@ def test_the_generator_exports_to_onnx_at_any_size(design):
     (out,) = session.run(None, {"z": z.numpy(), "look": look.numpy()})
     assert out.shape == (1, 3, 72, 32)
     assert abs(out - net(z, look).detach().numpy()).max() < 1e-5
+
+
+def test_a_tabletop_scene_has_a_wall_and_a_floor_in_perspective():
+    from imagegen.engine.backdrop import tabletop
+
+    g = torch.Generator().manual_seed(0)
+    back = (0.5 + 0.25 * torch.randn(3, 200, 160, generator=g)).clamp(0, 1)  # a grainy backdrop
+    scene = tabletop(back, horizon=120)
+    assert scene.shape == back.shape and 0 <= float(scene.min()) and float(scene.max()) <= 1
+    wall, floor = scene[:, :120], scene[:, 120:]
+    assert float(wall.mean()) > float(floor.mean())  # the wall is lit, the table top shaded
+    assert float(wall.std()) < 0.5 * float(back.std())  # the wall is defocused behind the table
+    # the floor is sharp at the front and defocused with distance
+    assert float(floor[:, -10:].std()) > 2 * float(floor[:, 2:12].std())
+    assert torch.equal(scene, tabletop(back, horizon=120))
+    assert tabletop(back, horizon=0).shape == back.shape and tabletop(back, horizon=500).shape == back.shape
+
+
+def test_the_scene_parameter_is_checked_and_keeps_the_product_exact():
+    image = decode(_product((200, 30, 30)))
+    flat = render(image, "background", {"aspect": "4:5", "align": "bottom", "color": "#808080"})
+    table = render(image, "background", {"aspect": "4:5", "align": "bottom", "color": "#808080", "scene": "tabletop"})
+    l, t, r, b = table.info["product_box"]
+    assert torch.equal(table.rgb[:, (t + b) // 2, l + 5 : r - 5], flat.rgb[:, (t + b) // 2, l + 5 : r - 5])
+    assert float(table.rgb[:, -2].mean()) < float(table.rgb[:, 1].mean())  # the table top below, shaded
+    with pytest.raises(ParameterError, match="scene. must be one of .flat., .tabletop."):
+        render(image, "background", {"scene": "beach"})

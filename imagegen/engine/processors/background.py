@@ -57,6 +57,7 @@ class BackgroundProcessor(Processor):
         "color2": Color(default="#e9ecef", help="The gradient's end colour."),
         "blur": Number(default=0.0, minimum=0.0, maximum=50.0, help="Blur of the background photo (px of a 1000 px frame)."),
         "shadow": Choice(default="contact", choices=("none", "contact", "drop"), help="Shadow synthesised under the product."),
+        "scene": Choice(default="flat", choices=("flat", "tabletop"), help="The background as a flat wall, or as a wall and a table top in perspective the product stands on."),
         "fill": Number(default=0.8, minimum=0.1, maximum=1.0, help="The product's share of the frame (long side for a square frame)."),
         "aspect": Aspect(default="original", original=True, help="Frame aspect ratio ('1:1', '4:5', '3:4', '16:9', any W:H, or 'original')."),
         "align": Choice(default="center", choices=("center", "bottom"), help="Product centred, or standing on a floor margin."),
@@ -114,6 +115,9 @@ class BackgroundProcessor(Processor):
             back = backdrop.gradient(params["gradient"], color, color_rgb(params["color2"]), fw, fh, device)
         else:
             back = backdrop.solid(color, fw, fh, device)
+        if params["scene"] == "tabletop":
+            # the table's back edge a third of the way up the product (bottom-aligned: above the floor margin)
+            back = backdrop.tabletop(back, box[3] - round(0.3 * bh))
         if params["shadow"] == "contact":
             back = backdrop.darken(back, backdrop.contact_shadow(placed, box))
         elif params["shadow"] == "drop":

@@ -40,10 +40,11 @@ __all__ = [
     "generator_from_export", "generate", "is_backdrop_export", "seed_for", "STYLE_PARAMS",
 ]
 
-# The published style's parameters for the `background` processor: the product standing on the
-# generated scene, portrait frame, with a contact shadow, slightly defocused (blur 2: sigma 3 px
-# at 1600 px; an admin may change it on the style: docs/models.md, "Generated backdrops").
-STYLE_PARAMS = {"shadow": "contact", "aspect": "4:5", "fill": 0.8, "align": "bottom", "blur": 2}
+# The published style's parameters for the `background` processor: the product standing on a
+# table top in front of a wall, both made of the generated backdrop (scene "tabletop"), portrait
+# frame, with a contact shadow, slightly defocused (blur 2: sigma 3 px at 1600 px); an admin may
+# change any of it on the style (docs/models.md, "Generated backdrops").
+STYLE_PARAMS = {"shadow": "contact", "aspect": "4:5", "fill": 0.8, "align": "bottom", "blur": 2, "scene": "tabletop"}
 
 # What an export written before these generator options existed was built with.
 LEGACY_GENERATOR = {"upsample": "nearest", "rgb_skips": False, "periodic": 0}
