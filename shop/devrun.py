@@ -112,11 +112,14 @@ def main() -> None:
         for child in children:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
+        # one 10 s grace period for all of them (a worker finishing its job), not 10 s each
+        deadline = time.monotonic() + 10
         for child in children:
             try:
-                child.wait(timeout=10)
+                child.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 child.kill()
+                child.wait()
 
 
 if __name__ == "__main__":
