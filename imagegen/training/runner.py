@@ -104,10 +104,11 @@ def _engine_config(run: TrainingRun):
     from ..engine.training.enhance import EnhanceConfig
     from ..engine.training.gan import GanConfig
     from ..engine.training.segment import SegmentConfig
-    from ..engine.training.backdrop import BackdropConfig
+    from ..engine.training.backdrop import backdrop_config
 
-    cls = {TrainingRun.Kind.GAN: GanConfig, TrainingRun.Kind.SEGMENT: SegmentConfig,
-           TrainingRun.Kind.BACKDROP: BackdropConfig}.get(run.kind, EnhanceConfig)
+    if run.kind == TrainingRun.Kind.BACKDROP:
+        return backdrop_config(run.config)  # rows saved before the second design keep the first
+    cls = {TrainingRun.Kind.GAN: GanConfig, TrainingRun.Kind.SEGMENT: SegmentConfig}.get(run.kind, EnhanceConfig)
     if cls is EnhanceConfig:
         from ..engine.training.enhance import enhance_config
 

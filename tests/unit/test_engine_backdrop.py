@@ -16,8 +16,8 @@ from imagegen.engine.errors import EngineError, ParameterError
 from imagegen.engine.io import decode
 from imagegen.engine.networks.backdrop import BackdropGenerator, PatchDiscriminator
 from imagegen.engine.training.backdrop import (
-    STYLE_PARAMS, BackdropConfig, BackdropTrainer, generate, generator_from_export, is_backdrop_export, prepare_backdrops,
-    random_crops,
+    STYLE_PARAMS, BackdropConfig, BackdropTrainer, backdrop_config, generate, generator_from_export, is_backdrop_export,
+    prepare_backdrops, random_crops,
 )
 from imagegen.engine.training.backdrop_eval import evaluate_backdrops, generator_sampler
 
@@ -199,6 +199,9 @@ def test_generation_is_any_size_and_deterministic_per_seed(data):
     old_net, old_config = generator_from_export(buf.getvalue())
     assert (old_config.upsample, old_config.rgb_skips, old_config.periodic) == ("nearest", False, 0)
     assert old_net.upsample == "nearest" and old_net.skips is None and old_net.waves is None
+    # a run row saved before the options (its resume builds the first design), and a new one
+    assert backdrop_config({"lr_d": 2e-4}).periodic == 0 and backdrop_config({}).upsample == "nearest"
+    assert backdrop_config(dataclasses.asdict(TINY)) == TINY
 
     gan_like = io.BytesIO()
     torch.save({"kind": "gan", "config": {}}, gan_like)

@@ -36,7 +36,7 @@ from .gan import d_loss, g_loss
 from .segment_data import photo_at_short_side
 
 __all__ = [
-    "DEFAULT_STEPS", "BackdropConfig", "BackdropData", "BackdropTrainer", "prepare_backdrops", "build_generator",
+    "DEFAULT_STEPS", "BackdropConfig", "BackdropData", "BackdropTrainer", "prepare_backdrops", "backdrop_config", "build_generator",
     "generator_from_export", "generate", "is_backdrop_export", "seed_for", "STYLE_PARAMS",
 ]
 
@@ -148,6 +148,12 @@ def prepare_backdrops(items: Iterable[tuple[str, bytes]], *, photo_short: int = 
     if not photos:
         raise ValueError(f"No usable backdrop photo ({report.summary()}); photos need a short side of at least {min_side} px.")
     return BackdropData(photos, names, hashes, report)
+
+
+def backdrop_config(values: dict[str, Any]) -> BackdropConfig:
+    """The config from saved plain data (a run row, a checkpoint, an export); data from before
+    the generator had its options gets the first design it was made with (LEGACY_GENERATOR)."""
+    return config_from_dict(BackdropConfig, {**LEGACY_GENERATOR, **values})
 
 
 def build_generator(config: BackdropConfig, looks: int) -> BackdropGenerator:
@@ -275,8 +281,7 @@ def generator_from_export(data: bytes) -> tuple[BackdropGenerator, BackdropConfi
         export = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
         if not isinstance(export, dict) or export.get("kind") != "backdrop":
             raise ValueError(f"kind is {export.get('kind') if isinstance(export, dict) else type(export).__name__!r}, not 'backdrop'")
-        # exports made before the generator had these options used the first design
-        config = config_from_dict(BackdropConfig, {**LEGACY_GENERATOR, **export["config"]})
+        config = backdrop_config(export["config"])
         net = build_generator(config, len(export["looks"]))
         net.load_state_dict(export["generator"])
     except Exception as exc:  # noqa: BLE001 - any problem with the file is the same problem for the admin
