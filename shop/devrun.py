@@ -79,6 +79,9 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 
 def main() -> None:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    # Ctrl-C stops everything even when started from a shell that ignores SIGINT for its
+    # background jobs (Python keeps an inherited "ignore" otherwise)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     if sys.argv[1:2] == ["exec"]:
         command = sys.argv[3:] if sys.argv[2:3] == ["--"] else sys.argv[2:]
         sys.exit(run_with_redis(command))
