@@ -125,9 +125,10 @@ def tabletop(back: torch.Tensor, horizon: int, *, near_depth: float = 0.85, far_
     gx = xs.view(1, w) * depth.view(rows, 1)  # one frame width of texture per unit of depth
     gy = (depth - near_depth).view(rows, 1).expand(rows, w) * (w / h) * 2 - 1  # along the floor, same scale
     grid = torch.stack([gx, gy], dim=-1)[None]
-    sharp = F.grid_sample(back[None], grid, mode="bilinear", padding_mode="reflection", align_corners=False)[0]
-    blurred = F.grid_sample(far[None], grid, mode="bilinear", padding_mode="reflection", align_corners=False)[0]
-    focus = t.view(1, rows, 1).clamp(0, 1) ** 0.7  # sharp at the front, defocused at the back
+    # the sharp and the defocused backdrop laid on the floor by one sampling of the same grid
+    both = F.grid_sample(torch.cat([back, far])[None], grid, mode="bilinear", padding_mode="reflection", align_corners=False)[0]
+    sharp, blurred = both[:3], both[3:]
+    focus = t.view(1, rows, 1) ** 0.7  # sharp at the front, defocused at the back
     floor = blurred + (sharp - blurred) * focus
     shade = 0.86 + 0.1 * t.view(1, rows, 1)  # lit from the front: darker towards the back
     contact = 1.0 - 0.12 * torch.exp(-t.view(1, rows, 1) * rows / max(2.0, 0.012 * h))  # the wall's foot

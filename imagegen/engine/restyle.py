@@ -18,7 +18,7 @@ import torch
 from .errors import ProcessorError
 from .io import Image
 from .masks import MASK_ALPHA, MASK_NONE, product_mask
-from .metrics.restyle import fit, fit_premultiplied_stacked, pair_delta_e, pair_ssim
+from .metrics.restyle import fit, fit_premultiplied_stacked, fitted_pair, pair_delta_e, pair_ssim
 
 __all__ = ["PRESERVE_CHOICES", "QualityError", "as_seen", "blend_with_source", "figures", "check_thresholds", "THRESHOLD_KEYS"]
 
@@ -67,7 +67,7 @@ def _seen_small(
     downscale, read them three times)."""
     alpha = source.alpha
     if alpha is None:
-        pair = torch.cat([fit(source.rgb).float(), fit(rgb).float()])
+        pair = fitted_pair(source.rgb, rgb)
         a_small = None
     else:
         pair, a_small = fit_premultiplied_stacked([source.rgb, rgb], alpha)

@@ -100,20 +100,19 @@ def _default_min_side(kind: str, config: dict[str, Any]) -> int:
 
 
 def _engine_config(run: TrainingRun):
+    from ..engine.training.backdrop import backdrop_config
     from ..engine.training.base import config_from_dict
-    from ..engine.training.enhance import EnhanceConfig
+    from ..engine.training.enhance import enhance_config
     from ..engine.training.gan import GanConfig
     from ..engine.training.segment import SegmentConfig
-    from ..engine.training.backdrop import backdrop_config
 
-    if run.kind == TrainingRun.Kind.BACKDROP:
-        return backdrop_config(run.config)  # rows saved before the second design keep the first
-    cls = {TrainingRun.Kind.GAN: GanConfig, TrainingRun.Kind.SEGMENT: SegmentConfig}.get(run.kind, EnhanceConfig)
-    if cls is EnhanceConfig:
-        from ..engine.training.enhance import enhance_config
-
-        return enhance_config(run.config)  # rows saved before the efficient network keep their old one
-    return config_from_dict(cls, run.config)
+    # enhancement and backdrop rows saved before a later design get the settings they were made with
+    loaders = {
+        TrainingRun.Kind.GAN: lambda values: config_from_dict(GanConfig, values),
+        TrainingRun.Kind.SEGMENT: lambda values: config_from_dict(SegmentConfig, values),
+        TrainingRun.Kind.BACKDROP: backdrop_config,
+    }
+    return loaders.get(run.kind, enhance_config)(run.config)
 
 
 def load_data(run: TrainingRun):

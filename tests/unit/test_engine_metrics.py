@@ -69,3 +69,14 @@ def test_ssim_on_every_second_window_estimates_the_full_mean():
     assert float(ssim(base, base, stride=2)) == pytest.approx(1.0, abs=1e-6)
     with pytest.raises(ValueError, match="stride"):
         ssim(base, noisy, stride=0)
+
+
+def test_the_pair_ssim_equals_the_ssim_of_the_two_lumas():
+    from imagegen.engine.metrics.restyle import SSIM_STRIDE, fitted_pair, luma, pair_ssim
+
+    g = torch.Generator().manual_seed(9)
+    source = torch.nn.functional.avg_pool2d(torch.rand(1, 3, 90, 124, generator=g), 3, stride=1)[0]
+    result = (source * 0.7 + 0.3 * torch.rand(source.shape, generator=g)).clamp(0, 1)
+    expected = float(ssim(luma(source), luma(result), stride=SSIM_STRIDE))
+    assert expected < 0.9
+    assert pair_ssim(fitted_pair(source, result)) == pytest.approx(expected, abs=1e-6)

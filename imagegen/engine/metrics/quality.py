@@ -62,12 +62,11 @@ def ssim(
     x, y = _batched(x).float(), _batched(y).float()
     if x.shape != y.shape:
         raise ValueError(f"shapes differ: {tuple(x.shape)} vs {tuple(y.shape)}")
-    win = min(window, x.shape[-1], x.shape[-2])
     # Centre on the joint mean first: float32 then keeps the variances exact enough.
     shift = 0.5 * (float(x.mean()) + float(y.mean()))  # any shift is exact in theory: float32 means suffice
     xc, yc = x - shift, y - shift
     stack = torch.cat([xc, yc, torch.addcmul(xc * xc, yc, yc), xc * yc], dim=1)
-    return ssim_of_stack(stack, shift, window=win, sigma=sigma, data_range=data_range, k1=k1, k2=k2, stride=stride)
+    return ssim_of_stack(stack, shift, window=window, sigma=sigma, data_range=data_range, k1=k1, k2=k2, stride=stride)
 
 
 def ssim_of_stack(

@@ -45,11 +45,11 @@ import torch.nn.functional as F
 
 from ..color import delta_e2000, rgb_points_to_lab
 from ..io import fitted_size
-from .quality import ssim, ssim_of_stack
+from .quality import ssim_of_stack
 
 __all__ = [
     "METRIC_SIZE", "DELTA_E_GRID", "SSIM_STRIDE", "luma", "content_ssim", "product_delta_e", "pair_ssim", "pair_delta_e",
-    "fit", "fit_premultiplied", "fit_premultiplied_stacked",
+    "fitted_pair", "fit", "fit_premultiplied", "fit_premultiplied_stacked",
 ]
 
 METRIC_SIZE = 256
@@ -145,7 +145,13 @@ def luma(rgb: torch.Tensor) -> torch.Tensor:
 
 
 def content_ssim(source: torch.Tensor, result: torch.Tensor) -> float:
-    return float(ssim(luma(fit(source)), luma(fit(result)), stride=SSIM_STRIDE)[0])
+    return pair_ssim(fitted_pair(source, result))
+
+
+def fitted_pair(source: torch.Tensor, result: torch.Tensor) -> torch.Tensor:
+    """fit(source) and fit(result), RGB each, as one (6, h, w) float pair: what pair_ssim and
+    pair_delta_e take."""
+    return torch.cat([fit(source).float(), fit(result).float()])
 
 
 def _grid_step(h: int, w: int) -> int:
@@ -155,8 +161,7 @@ def _grid_step(h: int, w: int) -> int:
 
 def product_delta_e(source: torch.Tensor, result: torch.Tensor, mask: torch.Tensor) -> float:
     """Mean dE2000 weighted by ``mask`` (1, H, W, clamped to 0..1); the whole image when the mask is empty."""
-    pair = torch.cat([fit(x).float() for x in (source, result)])
-    return pair_delta_e(pair, fit(mask).float())
+    return pair_delta_e(fitted_pair(source, result), fit(mask).float())
 
 
 def pair_ssim(pair: torch.Tensor) -> float:
